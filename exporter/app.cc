@@ -1,0 +1,259 @@
+#include "exporter/app.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "exporter/version.h"
+#include "spdlog/spdlog.h"
+
+namespace joelclaw {
+namespace {
+
+constexpr auto kMinPublishGap = std::chrono::milliseconds(100);
+// Snapshots are refreshed at least this often even without new results, so
+// process metrics and the status document's timestamps stay current.
+constexpr auto kRefreshEvery = std::chrono::seconds(5);
+
+void ReadProcessStats(ExporterInfo* info) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    info->cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                        ru.ru_stime.tv_usec / 1e6;
+  }
+#ifdef __linux__
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0, pages_resident = 0;
+  if (statm >> pages_total >> pages_resident) {
+    info->resident_bytes = static_cast<double>(pages_resident) * sysconf(_SC_PAGESIZE);
+  }
+  if (DIR* d = opendir("/proc/self/fd")) {
+    int n = 0;
+    while (readdir(d) != nullptr) ++n;
+    closedir(d);
+    info->open_fds = n - 3;  // ".", ".." and the DIR's own descriptor.
+  }
+#endif
+}
+
+}  // namespace
+
+App::App(Options options) : options_(std::move(options)) {
+  env_ = options_.env != nullptr ? options_.env : Env::Default();
+}
+
+App::~App() { Stop(); }
+
+Result<std::shared_ptr<const Config>> App::LoadConfig() const {
+  if (options_.config_file.empty()) {
+    return ParseConfig(EmbeddedDefaultConfig(LocalHostName()), "<embedded>");
+  }
+  return LoadConfigFile(options_.config_file);
+}
+
+Status App::Start() {
+  std::lock_guard<std::mutex> reload_lock(reload_mu_);
+  start_time_ = env_->NowSeconds();
+  auto config = LoadConfig();
+  if (!config.ok()) return config.status();
+  WebConfig web;
+  if (!options_.web_config_file.empty()) {
+    auto w = LoadWebConfig(options_.web_config_file);
+    if (!w.ok()) return w.status();
+    web = *w;
+  }
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    last_reload_success_ = env_->NowSeconds();
+  }
+  Scheduler::Options so;
+  so.env = env_;
+  so.max_workers = options_.max_workers;
+  so.on_result = [this] {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    dirty_ = true;
+    pub_cv_.notify_one();
+  };
+  auto scheduler = std::make_shared<Scheduler>(*config, so, nullptr);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    scheduler_ = scheduler;
+  }
+  Publish();  // /metrics answers (with self metrics) before any check ran.
+  HttpServer::Options ho;
+  ho.listen_address = options_.listen_address;
+  ho.web = web;
+  auto server = HttpServer::Start(ho, Routes());
+  if (!server.ok()) return server.status();
+  server_ = std::move(server).value();
+  scheduler->Start();
+  publisher_ = std::thread(&App::PublisherLoop, this);
+  spdlog::info("listening on {} (port {}), config {}, {} checks, {} collectors",
+               options_.listen_address, server_->port(), (*config)->source,
+               (*config)->checks.size(), (*config)->collectors.size());
+  return Status::Ok();
+}
+
+Status App::Reload() {
+  std::lock_guard<std::mutex> reload_lock(reload_mu_);
+  std::shared_ptr<Scheduler> old;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    old = scheduler_;
+  }
+  if (old == nullptr) return Status::Error("the exporter is not running");
+  auto config = LoadConfig();
+  if (!config.ok()) {
+    spdlog::error("reload failed, keeping the running config: {}", config.status().message());
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      last_reload_ok_ = false;
+      last_reload_error_ = config.status().message();
+    }
+    Publish();
+    return config.status();
+  }
+  // The old checks stop first so collectors can hand their state over.
+  old->Stop();
+  Scheduler::Options so;
+  so.env = env_;
+  so.max_workers = options_.max_workers;
+  so.on_result = [this] {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    dirty_ = true;
+    pub_cv_.notify_one();
+  };
+  auto fresh = std::make_shared<Scheduler>(*config, so, old.get());
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    scheduler_ = fresh;
+    last_reload_ok_ = true;
+    last_reload_error_.clear();
+    last_reload_success_ = env_->NowSeconds();
+  }
+  fresh->Start();
+  Publish();
+  spdlog::info("config reloaded from {}: {} checks, {} collectors", (*config)->source,
+               (*config)->checks.size(), (*config)->collectors.size());
+  return Status::Ok();
+}
+
+void App::Stop() {
+  std::lock_guard<std::mutex> reload_lock(reload_mu_);
+  {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    stopping_ = true;
+    pub_cv_.notify_all();
+  }
+  std::shared_ptr<Scheduler> scheduler;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    scheduler = scheduler_;
+  }
+  // Probes are cancelled while the server drains, so both happen at once.
+  std::thread stop_checks([scheduler] {
+    if (scheduler) scheduler->Stop(std::chrono::milliseconds(600));
+  });
+  if (server_) server_->Stop();
+  stop_checks.join();
+  if (publisher_.joinable()) publisher_.join();
+}
+
+std::shared_ptr<const Snapshot> App::snapshot() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return snapshot_;
+}
+
+void App::Publish() {
+  std::shared_ptr<Scheduler> scheduler;
+  ExporterInfo info;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    scheduler = scheduler_;
+    info.last_reload_successful = last_reload_ok_;
+    info.last_reload_success_time = last_reload_success_;
+    info.last_reload_error = last_reload_error_;
+  }
+  if (!scheduler) return;
+  std::vector<CheckState> checks;
+  std::vector<CollectorState> collectors;
+  scheduler->CopyStates(&checks, &collectors);
+  const Config& config = scheduler->config();
+  info.version = kVersion;
+  info.revision = kRevision;
+  info.config_source = config.source;
+  info.hosts = config.hosts;
+  info.start_time = start_time_;
+  info.now = env_->NowSeconds();
+  bool ready = scheduler->FirstRoundDone();
+  ReadProcessStats(&info);
+  std::lock_guard<std::mutex> lock(state_mu_);
+  // Ready stays ready across reloads: the first round is about startup.
+  ever_ready_ = ever_ready_ || ready;
+  info.ready = ever_ready_;
+  snapshot_ = BuildSnapshot(checks, collectors, info);
+}
+
+void App::PublisherLoop() {
+  std::unique_lock<std::mutex> lock(pub_mu_);
+  while (!stopping_) {
+    pub_cv_.wait_for(lock, kRefreshEvery, [&] { return dirty_ || stopping_; });
+    if (stopping_) break;
+    dirty_ = false;
+    lock.unlock();
+    Publish();
+    // Coalesce bursts of results into one snapshot.
+    std::this_thread::sleep_for(kMinPublishGap);
+    lock.lock();
+  }
+}
+
+std::vector<HttpRoute> App::Routes() {
+  std::vector<HttpRoute> routes;
+  routes.push_back({"GET", "/metrics", [this](const HttpRequest&) {
+                      auto snap = snapshot();
+                      HttpResponse r;
+                      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                      r.body = snap ? snap->metrics_text : "";
+                      return r;
+                    }});
+  routes.push_back({"GET", "/-/healthy", [](const HttpRequest&) {
+                      return HttpResponse::Text(200, "Healthy\n");
+                    }});
+  routes.push_back({"GET", "/-/ready", [this](const HttpRequest&) {
+                      auto snap = snapshot();
+                      if (snap && snap->ready) return HttpResponse::Text(200, "Ready\n");
+                      return HttpResponse::Text(503, "Not ready: the first round of checks is still running\n");
+                    }});
+  routes.push_back({"POST", "/-/reload", [this](const HttpRequest&) {
+                      Status s = Reload();
+                      if (s.ok()) return HttpResponse::Text(200, "Reloaded\n");
+                      return HttpResponse::Text(500, "Reload failed, the previous config stays: " +
+                                                         s.message() + "\n");
+                    }});
+  routes.push_back({"GET", "/api/v1/status", [this](const HttpRequest&) {
+                      auto snap = snapshot();
+                      HttpResponse r;
+                      r.content_type = "application/json";
+                      r.body = snap ? snap->status_json : "{}";
+                      return r;
+                    }});
+  routes.push_back({"GET", "/", [](const HttpRequest&) {
+                      HttpResponse r;
+                      r.content_type = "text/html; charset=utf-8";
+                      r.body =
+                          "<!doctype html><html><head><title>joelclaw exporter</title></head>"
+                          "<body><h1>joelclaw exporter</h1><ul>"
+                          "<li><a href=\"/metrics\">/metrics</a></li>"
+                          "<li><a href=\"/api/v1/status\">/api/v1/status</a></li>"
+                          "<li><a href=\"/-/healthy\">/-/healthy</a></li>"
+                          "<li><a href=\"/-/ready\">/-/ready</a></li>"
+                          "</ul></body></html>\n";
+                      return r;
+                    }});
+  return routes;
+}
+
+}  // namespace joelclaw

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "exporter/config.h"
+#include "exporter/http_server.h"
+#include "exporter/scheduler.h"
+#include "exporter/snapshot.h"
+
+namespace joelclaw {
+
+/// The serving exporter: config, scheduler, snapshot publisher and HTTP
+/// server. Reload parses a fresh config and swaps it in only on success.
+/// Thread-safe: Reload() may come from a signal-watching thread and from
+/// HTTP handlers at once (reloads are serialized).
+class App {
+ public:
+  struct Options {
+    std::string config_file;        ///< "" = embedded default.
+    std::string listen_address = ":10042";
+    std::string web_config_file;    ///< "" = plain HTTP, no auth.
+    size_t max_workers = 256;
+    Env* env = nullptr;             ///< nullptr = Env::Default().
+  };
+
+  explicit App(Options options);
+  ~App();
+
+  /// Loads the config and web config, starts checks and the server.
+  Status Start();
+  /// Re-reads the config file (and the web config's users). On error the
+  /// running config stays and the error is returned.
+  Status Reload();
+  /// Stops the server and every check; returns within about a second.
+  void Stop();
+
+  std::shared_ptr<const Snapshot> snapshot() const;
+  int port() const { return server_ ? server_->port() : 0; }
+
+ private:
+  Result<std::shared_ptr<const Config>> LoadConfig() const;
+  void PublisherLoop();
+  void Publish();
+  std::vector<HttpRoute> Routes();
+
+  Options options_;
+  Env* env_;
+  double start_time_ = 0;
+
+  std::mutex reload_mu_;  // Serializes Start/Reload/Stop.
+  std::shared_ptr<Scheduler> scheduler_;  // GUARDED_BY(state_mu_) for readers.
+
+  mutable std::mutex state_mu_;
+  std::shared_ptr<const Snapshot> snapshot_;  // GUARDED_BY(state_mu_)
+  bool last_reload_ok_ = true;               // GUARDED_BY(state_mu_)
+  double last_reload_success_ = 0;           // GUARDED_BY(state_mu_)
+  std::string last_reload_error_;            // GUARDED_BY(state_mu_)
+  bool ever_ready_ = false;                  // GUARDED_BY(state_mu_)
+
+  std::mutex pub_mu_;
+  std::condition_variable pub_cv_;
+  bool dirty_ = false;      // GUARDED_BY(pub_mu_)
+  bool stopping_ = false;   // GUARDED_BY(pub_mu_)
+  std::thread publisher_;
+
+  std::unique_ptr<HttpServer> server_;
+};
+
+}  // namespace joelclaw

@@ -1,0 +1,214 @@
+#include "exporter/cli.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "exporter/app.h"
+#include "exporter/version.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace joelclaw {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: joelclaw_exporter [serve] [flags]\n"
+    "       joelclaw_exporter version\n"
+    "\n"
+    "Serving flags:\n"
+    "  --config.file=PATH          YAML config (default: embedded config for this machine)\n"
+    "  --config.check              validate the config, print problems, exit 0 or 1\n"
+    "  --web.listen-address=ADDR   HOST:PORT or :PORT to serve on (default :10042)\n"
+    "  --web.config.file=PATH      TLS and basic auth, exporter-toolkit format\n"
+    "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
+    "  --checks.max-concurrency=N  most checks running at once (default 256)\n";
+
+int Serve(const std::vector<std::string>& args);
+int Version(const std::vector<std::string>& args);
+
+struct Subcommand {
+  const char* name;
+  const char* help;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+// ninja-style table of subcommands; `serve` is the default.
+constexpr Subcommand kSubcommands[] = {
+    {"serve", "run the exporter (default)", Serve},
+    {"version", "print version and revision", Version},
+};
+
+int Version(const std::vector<std::string>&) {
+  std::printf("joelclaw_exporter %s (revision %s)\n", kVersion, kRevision);
+  return 0;
+}
+
+void SetupLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("joelclaw");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+int Serve(const std::vector<std::string>& args) {
+  ServeFlags flags;
+  std::string error;
+  if (!ParseServeFlags(args, &flags, &error)) {
+    std::fprintf(stderr, "joelclaw_exporter: %s\n\n%s", error.c_str(), kUsage);
+    return 2;
+  }
+  if (flags.config_check) {
+    auto config = flags.config_file.empty()
+                      ? ParseConfig(EmbeddedDefaultConfig(LocalHostName()), "<embedded>")
+                      : LoadConfigFile(flags.config_file);
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n", config.status().message().c_str());
+      return 1;
+    }
+    if (!flags.web_config_file.empty()) {
+      auto web = LoadWebConfig(flags.web_config_file);
+      if (!web.ok()) {
+        std::fprintf(stderr, "%s\n", web.status().message().c_str());
+        return 1;
+      }
+    }
+    std::printf("%s: OK (%zu hosts, %zu checks, %zu collectors)\n", (*config)->source.c_str(),
+                (*config)->hosts.size(), (*config)->checks.size(), (*config)->collectors.size());
+    return 0;
+  }
+  SetupLogging(flags.log_level);
+
+  // Signals are taken synchronously by this thread; every thread started
+  // from here on inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  curl_global_init(CURL_GLOBAL_ALL);
+
+  App::Options options;
+  options.config_file = flags.config_file;
+  options.listen_address = flags.listen_address;
+  options.web_config_file = flags.web_config_file;
+  options.max_workers = static_cast<size_t>(flags.max_workers);
+  App app(options);
+  Status s = app.Start();
+  if (!s.ok()) {
+    spdlog::critical("{}", s.message());
+    std::fprintf(stderr, "joelclaw_exporter: %s\n", s.message().c_str());
+    return 1;
+  }
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      Status r = app.Reload();
+      if (!r.ok()) spdlog::error("SIGHUP reload failed: {}", r.message());
+      continue;
+    }
+    spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  app.Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+bool ParseServeFlags(const std::vector<std::string>& args, ServeFlags* flags,
+                     std::string* error) {
+  struct StringFlag {
+    const char* name;
+    std::string* dest;
+  };
+  const StringFlag string_flags[] = {
+      {"--config.file", &flags->config_file},
+      {"--web.listen-address", &flags->listen_address},
+      {"--web.config.file", &flags->web_config_file},
+      {"--log.level", &flags->log_level},
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string name = a, value;
+    bool has_value = false;
+    size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      has_value = true;
+    }
+    if (name == "--config.check") {
+      if (has_value) {
+        *error = "--config.check takes no value";
+        return false;
+      }
+      flags->config_check = true;
+      continue;
+    }
+    bool handled = false;
+    auto take_value = [&]() -> bool {
+      if (has_value) return true;
+      if (i + 1 >= args.size()) {
+        *error = "flag " + name + " needs a value";
+        return false;
+      }
+      value = args[++i];
+      return true;
+    };
+    for (const StringFlag& f : string_flags) {
+      if (name != f.name) continue;
+      if (!take_value()) return false;
+      *f.dest = value;
+      handled = true;
+    }
+    if (name == "--checks.max-concurrency") {
+      if (!take_value()) return false;
+      char* end = nullptr;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 1 || n > 4096) {
+        *error = "--checks.max-concurrency must be between 1 and 4096";
+        return false;
+      }
+      flags->max_workers = static_cast<int>(n);
+      handled = true;
+    }
+    if (!handled) {
+      *error = "unknown flag or argument '" + a + "'";
+      return false;
+    }
+  }
+  const std::string& l = flags->log_level;
+  if (l != "debug" && l != "info" && l != "warn" && l != "error") {
+    *error = "--log.level must be debug, info, warn or error";
+    return false;
+  }
+  return true;
+}
+
+int RunMain(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "-h" || args[0] == "--help" || args[0] == "help")) {
+    std::printf("%s\nSubcommands:\n", kUsage);
+    for (const Subcommand& c : kSubcommands) std::printf("  %-10s %s\n", c.name, c.help);
+    return 0;
+  }
+  if (!args.empty() && (args[0] == "--version")) return Version({});
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
+    for (const Subcommand& c : kSubcommands) {
+      if (args[0] == c.name) return c.run(std::vector<std::string>(args.begin() + 1, args.end()));
+    }
+    std::fprintf(stderr, "joelclaw_exporter: unknown subcommand '%s'\n\n%s", args[0].c_str(), kUsage);
+    return 2;
+  }
+  return Serve(args);
+}
+
+}  // namespace joelclaw

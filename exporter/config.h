@@ -1,0 +1,61 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/collector.h"
+#include "exporter/duration.h"
+#include "exporter/probe.h"
+#include "exporter/status.h"
+
+namespace joelclaw {
+
+/// One configured network check, ready to run.
+struct CheckSpec {
+  std::string host;
+  std::string name;   ///< Unique per host; the `target` label.
+  std::string kind;   ///< "http", "tcp", … (the `kind` label).
+  Duration interval{0};
+  Duration timeout{0};
+  std::shared_ptr<Probe> probe;
+};
+
+/// One configured collector instance, ready to run.
+struct CollectorSpec {
+  std::string host;   ///< "" for global collectors.
+  std::string name;   ///< Collector kind name (the `collector` label).
+  Duration interval{0};
+  Duration timeout{0};
+  std::shared_ptr<Collector> collector;
+};
+
+/// A loaded, validated configuration. Immutable once built; shared between
+/// the scheduler and the HTTP handlers through shared_ptr<const Config>.
+struct Config {
+  std::string source;                 ///< File path, or "<embedded>".
+  Duration default_interval{30000};
+  Duration default_timeout{5000};
+  std::vector<std::string> hosts;     ///< In config order.
+  std::vector<CheckSpec> checks;
+  std::vector<CollectorSpec> collectors;
+};
+
+/// Parses YAML text. `filename` is used in error messages ("file:line: …").
+/// Never throws. Pure apart from what probe/collector parsers read (none
+/// read files at parse time).
+Result<std::shared_ptr<const Config>> ParseConfig(std::string_view yaml,
+                                                  const std::string& filename);
+
+/// Reads and parses a config file.
+Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path);
+
+/// The embedded default: host resources and the root filesystem of the
+/// machine the exporter runs on, under the host name `hostname`.
+std::string EmbeddedDefaultConfig(const std::string& hostname);
+
+/// This machine's short host name ("panda"), or "localhost".
+std::string LocalHostName();
+
+}  // namespace joelclaw

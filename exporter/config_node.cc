@@ -1,0 +1,149 @@
+#include "exporter/config_node.h"
+
+#include <cstdlib>
+#include <limits>
+
+namespace joelclaw {
+namespace {
+
+int LineOf(const YAML::Node& node) {
+  // yaml-cpp marks are 0-based; editors count from 1.
+  return node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+}
+
+}  // namespace
+
+Status ConfigContext::Error(const YAML::Node& node, const std::string& message) const {
+  int line = LineOf(node);
+  if (line > 0) return Status::Error(filename_ + ":" + std::to_string(line) + ": " + message);
+  return Status::Error(filename_ + ": " + message);
+}
+
+Status ConfigContext::CheckMap(const YAML::Node& node, std::string_view what,
+                               std::initializer_list<std::string_view> allowed) const {
+  if (!node.IsMap()) return Error(node, std::string(what) + " must be a mapping");
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) return Error(kv.first, std::string(what) + " has a non-scalar key");
+    const std::string key = kv.first.Scalar();
+    bool known = false;
+    for (std::string_view a : allowed) known = known || a == key;
+    if (!known) {
+      std::string list;
+      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return Error(kv.first, "unknown key '" + key + "' in " + std::string(what) +
+                                 " (known keys: " + list + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ConfigContext::GetString(const YAML::Node& map, std::string_view what,
+                                const std::string& key, bool required,
+                                std::string* out) const {
+  YAML::Node v = map[key];
+  if (!v || v.IsNull()) {
+    if (required) return Error(map, std::string(what) + " has no " + key);
+    return Status::Ok();
+  }
+  if (!v.IsScalar()) return Error(v, std::string(what) + ": " + key + " must be a string");
+  *out = v.Scalar();
+  if (required && out->empty()) return Error(v, std::string(what) + ": " + key + " is empty");
+  return Status::Ok();
+}
+
+Status ConfigContext::GetDuration(const YAML::Node& map, std::string_view what,
+                                  const std::string& key, Duration* out) const {
+  YAML::Node v = map[key];
+  if (!v || v.IsNull()) return Status::Ok();
+  if (!v.IsScalar()) return Error(v, std::string(what) + ": " + key + " must be a duration");
+  Result<Duration> d = ParseDuration(v.Scalar());
+  if (!d.ok()) return Error(v, std::string(what) + ": " + key + ": " + d.status().message());
+  if (d->count() <= 0) return Error(v, std::string(what) + ": " + key + " must be positive");
+  *out = *d;
+  return Status::Ok();
+}
+
+Status ConfigContext::GetBool(const YAML::Node& map, std::string_view what,
+                              const std::string& key, bool* out) const {
+  YAML::Node v = map[key];
+  if (!v || v.IsNull()) return Status::Ok();
+  if (v.IsScalar()) {
+    const std::string& s = v.Scalar();
+    if (s == "true") { *out = true; return Status::Ok(); }
+    if (s == "false") { *out = false; return Status::Ok(); }
+  }
+  return Error(v, std::string(what) + ": " + key + " must be true or false");
+}
+
+Status ConfigContext::GetInt(const YAML::Node& map, std::string_view what,
+                             const std::string& key, int64_t min, int64_t max,
+                             int64_t* out) const {
+  YAML::Node v = map[key];
+  if (!v || v.IsNull()) return Status::Ok();
+  if (v.IsScalar()) {
+    const std::string& s = v.Scalar();
+    char* end = nullptr;
+    errno = 0;
+    long long n = std::strtoll(s.c_str(), &end, 10);
+    if (!s.empty() && end && *end == '\0' && errno == 0) {
+      if (n < min || n > max) {
+        return Error(v, std::string(what) + ": " + key + " must be between " +
+                            std::to_string(min) + " and " + std::to_string(max));
+      }
+      *out = n;
+      return Status::Ok();
+    }
+  }
+  return Error(v, std::string(what) + ": " + key + " must be an integer");
+}
+
+Status ConfigContext::GetDouble(const YAML::Node& map, std::string_view what,
+                                const std::string& key, double* out) const {
+  YAML::Node v = map[key];
+  if (!v || v.IsNull()) return Status::Ok();
+  if (v.IsScalar()) {
+    const std::string& s = v.Scalar();
+    char* end = nullptr;
+    double d = std::strtod(s.c_str(), &end);
+    if (!s.empty() && end && *end == '\0') {
+      *out = d;
+      return Status::Ok();
+    }
+  }
+  return Error(v, std::string(what) + ": " + key + " must be a number");
+}
+
+Status ConfigContext::GetStringList(const YAML::Node& map, std::string_view what,
+                                    const std::string& key,
+                                    std::vector<std::string>* out) const {
+  YAML::Node v = map[key];
+  if (!v || v.IsNull()) return Status::Ok();
+  if (!v.IsSequence()) return Error(v, std::string(what) + ": " + key + " must be a list");
+  out->clear();
+  for (const auto& item : v) {
+    if (!item.IsScalar() || item.Scalar().empty()) {
+      return Error(item, std::string(what) + ": " + key + " entries must be non-empty strings");
+    }
+    out->push_back(item.Scalar());
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> ConfigContext::Command(const std::string& name,
+                                                std::vector<std::string> fallback) const {
+  auto it = commands_.find(name);
+  return it != commands_.end() ? it->second : fallback;
+}
+
+std::string ConfigContext::ResolvePath(const std::string& path) const {
+  if (path.empty() || path[0] == '/') return path;
+  if (path.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + path.substr(1);
+  }
+  size_t slash = filename_.rfind('/');
+  if (filename_.empty() || filename_[0] == '<' || slash == std::string::npos) return path;
+  return filename_.substr(0, slash + 1) + path;
+}
+
+}  // namespace joelclaw

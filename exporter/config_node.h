@@ -1,0 +1,72 @@
+#pragma once
+
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/duration.h"
+#include "exporter/status.h"
+#include "yaml-cpp/yaml.h"
+
+namespace joelclaw {
+
+/// Helpers shared by every config parser (the core's and each collector's or
+/// probe's), so that all errors read "file:line: problem." and all maps are
+/// strict. One per config load; not thread-safe.
+class ConfigContext {
+ public:
+  explicit ConfigContext(std::string filename) : filename_(std::move(filename)) {}
+
+  const std::string& filename() const { return filename_; }
+
+  /// "file:LINE: message" for the line `node` starts on.
+  Status Error(const YAML::Node& node, const std::string& message) const;
+
+  /// Errors unless `node` is a map whose keys are all in `allowed`; names the
+  /// first unknown key and its line.
+  Status CheckMap(const YAML::Node& node, std::string_view what,
+                  std::initializer_list<std::string_view> allowed) const;
+
+  /// Reads node[key] as a scalar string. `required` makes absence an error.
+  Status GetString(const YAML::Node& map, std::string_view what,
+                   const std::string& key, bool required, std::string* out) const;
+  Status GetDuration(const YAML::Node& map, std::string_view what,
+                     const std::string& key, Duration* out) const;
+  Status GetBool(const YAML::Node& map, std::string_view what,
+                 const std::string& key, bool* out) const;
+  Status GetInt(const YAML::Node& map, std::string_view what,
+                const std::string& key, int64_t min, int64_t max, int64_t* out) const;
+  Status GetDouble(const YAML::Node& map, std::string_view what,
+                   const std::string& key, double* out) const;
+  /// A list of scalar strings (a single scalar is not accepted).
+  Status GetStringList(const YAML::Node& map, std::string_view what,
+                       const std::string& key, std::vector<std::string>* out) const;
+
+  /// argv for an external command: the `commands:` override when the config
+  /// has one for `name`, else `fallback`.
+  std::vector<std::string> Command(const std::string& name,
+                                   std::vector<std::string> fallback) const;
+  void SetCommand(const std::string& name, std::vector<std::string> argv) {
+    commands_[name] = std::move(argv);
+  }
+
+  Duration default_interval() const { return default_interval_; }
+  Duration default_timeout() const { return default_timeout_; }
+  void SetDefaults(Duration interval, Duration timeout) {
+    default_interval_ = interval;
+    default_timeout_ = timeout;
+  }
+  /// Directory of the config file, for resolving relative paths ("" for the
+  /// embedded config, meaning the working directory).
+  std::string ResolvePath(const std::string& path) const;
+
+ private:
+  std::string filename_;
+  std::map<std::string, std::vector<std::string>> commands_;
+  Duration default_interval_{30000};
+  Duration default_timeout_{5000};
+};
+
+}  // namespace joelclaw

@@ -1,0 +1,232 @@
+#include "exporter/env.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+extern char** environ;
+
+namespace joelclaw {
+namespace {
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+class RealEnv : public Env {
+ public:
+  Result<CommandResult> Run(const std::vector<std::string>& argv,
+                            Duration timeout, const std::atomic<bool>* cancel,
+                            size_t max_output_bytes) override {
+    if (argv.empty() || argv[0].empty()) {
+      return Result<CommandResult>::Error("empty command");
+    }
+    int out_pipe[2], err_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+      return Result<CommandResult>::Error("pipe: " + ErrnoText(errno));
+    }
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+      close(out_pipe[0]);
+      close(out_pipe[1]);
+      return Result<CommandResult>::Error("pipe: " + ErrnoText(errno));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // A process group of its own, so a timeout kills the command and
+    // everything it started (ssh's children, a shell script's sleep).
+    posix_spawnattr_setpgroup(&attr, 0);
+    sigset_t default_signals;
+    sigemptyset(&default_signals);
+    sigaddset(&default_signals, SIGPIPE);
+    sigaddset(&default_signals, SIGHUP);
+    sigaddset(&default_signals, SIGTERM);
+    sigaddset(&default_signals, SIGINT);
+    posix_spawnattr_setsigdefault(&attr, &default_signals);
+    sigset_t empty_mask;
+    sigemptyset(&empty_mask);
+    posix_spawnattr_setsigmask(&attr, &empty_mask);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+                                        POSIX_SPAWN_SETSIGMASK);
+    std::vector<char*> cargv;
+    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = posix_spawnp(&pid, cargv[0], &actions, &attr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    if (rc != 0) {
+      close(out_pipe[0]);
+      close(err_pipe[0]);
+      return Result<CommandResult>::Error("cannot run '" + argv[0] +
+                                          "': " + ErrnoText(rc));
+    }
+    CommandResult result;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    std::string* sinks[2] = {&result.out, &result.err};
+    int open_count = 2;
+    bool timed_out = false, cancelled = false;
+    char buf[16384];
+    while (open_count > 0) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        timed_out = true;
+        break;
+      }
+      if (cancel != nullptr && cancel->load()) {
+        cancelled = true;
+        break;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      // Short slices so a cancel is noticed within 100 ms.
+      int wait_ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 100));
+      int n = poll(fds, 2, wait_ms);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+        ssize_t got = read(fds[i].fd, buf, sizeof(buf));
+        if (got > 0) {
+          size_t room = max_output_bytes - std::min(max_output_bytes, sinks[i]->size());
+          sinks[i]->append(buf, std::min<size_t>(room, static_cast<size_t>(got)));
+        } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+          close(fds[i].fd);
+          fds[i].fd = -1;
+          --open_count;
+        }
+      }
+    }
+    for (auto& fd : fds) {
+      if (fd.fd >= 0) close(fd.fd);
+    }
+    if (timed_out || cancelled) {
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+    }
+    // Output closed but the process may still be exiting; wait for it
+    // within what is left of the deadline, then kill it.
+    int wstatus = 0;
+    while (true) {
+      pid_t w = waitpid(pid, &wstatus, WNOHANG);
+      if (w == pid) break;
+      if (w < 0 && errno != EINTR) break;
+      if (!timed_out && !cancelled &&
+          (std::chrono::steady_clock::now() >= deadline ||
+           (cancel != nullptr && cancel->load()))) {
+        timed_out = !(cancel != nullptr && cancel->load());
+        cancelled = !timed_out;
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+      }
+      usleep(2000);
+    }
+    if (cancelled) return Result<CommandResult>::Error("'" + argv[0] + "' was cancelled");
+    if (timed_out) {
+      return Result<CommandResult>::Error("'" + argv[0] + "' timed out after " +
+                                          FormatDuration(timeout));
+    }
+    if (WIFEXITED(wstatus)) {
+      result.exit_code = WEXITSTATUS(wstatus);
+    } else if (WIFSIGNALED(wstatus)) {
+      result.exit_code = -1;
+      result.term_signal = WTERMSIG(wstatus);
+    }
+    return result;
+  }
+
+  Result<std::string> ReadFile(const std::string& path, size_t max_bytes) override {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Result<std::string>::Error("cannot read " + path + ": " + ErrnoText(errno));
+    std::string data;
+    char buf[16384];
+    while (data.size() < max_bytes) {
+      ssize_t n = read(fd, buf, std::min(sizeof(buf), max_bytes - data.size()));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        close(fd);
+        return Result<std::string>::Error("cannot read " + path + ": " + ErrnoText(err));
+      }
+      if (n == 0) break;
+      data.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+    return data;
+  }
+
+  Result<FsStats> StatFs(const std::string& path) override {
+    struct statvfs st;
+    if (statvfs(path.c_str(), &st) != 0) {
+      return Result<FsStats>::Error("statvfs " + path + ": " + ErrnoText(errno));
+    }
+    FsStats fs;
+    uint64_t frsize = st.f_frsize ? st.f_frsize : st.f_bsize;
+    fs.size_bytes = static_cast<uint64_t>(st.f_blocks) * frsize;
+    fs.avail_bytes = static_cast<uint64_t>(st.f_bavail) * frsize;
+    fs.free_bytes = static_cast<uint64_t>(st.f_bfree) * frsize;
+    fs.files = st.f_files;
+    fs.files_free = st.f_ffree;
+    return fs;
+  }
+
+  double NowSeconds() override {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() / 1e6;
+  }
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  static RealEnv* env = new RealEnv();
+  return env;
+}
+
+Result<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
+  using R = Result<std::pair<std::string, int>>;
+  std::string host, port;
+  if (!address.empty() && address[0] == '[') {
+    size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() ||
+        address[close + 1] != ':') {
+      return R::Error("address '" + address + "' is not [host]:port");
+    }
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    size_t colon = address.rfind(':');
+    if (colon == std::string::npos) {
+      return R::Error("address '" + address + "' has no port (want host:port)");
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (host.find(':') != std::string::npos) {
+      return R::Error("address '" + address + "': put IPv6 hosts in brackets, [::1]:22");
+    }
+  }
+  if (host.empty()) return R::Error("address '" + address + "' has no host");
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return R::Error("address '" + address + "' has an invalid port");
+  }
+  int p = std::stoi(port);
+  if (p < 1 || p > 65535) return R::Error("address '" + address + "' has a port out of range");
+  return std::make_pair(host, p);
+}
+
+}  // namespace joelclaw

@@ -1,0 +1,245 @@
+#include "exporter/probes/net.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+
+#include <ctime>
+
+namespace joelclaw {
+namespace {
+
+int AbortOnCancel(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* ctx = static_cast<const ProbeContext*>(clientp);
+  // Also enforce the deadline here: curl's own timeout covers the whole
+  // transfer, this covers a cancel.
+  return ctx->cancelled() ? 1 : 0;
+}
+
+std::string CurlMessage(CURLcode code, const char* errbuf) {
+  if (errbuf != nullptr && errbuf[0] != '\0') {
+    std::string msg(errbuf);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return msg;
+  }
+  return curl_easy_strerror(code);
+}
+
+}  // namespace
+
+FailureReason ReasonForCurlCode(CURLcode code) {
+  switch (code) {
+    case CURLE_OK:
+      return FailureReason::kNone;
+    case CURLE_OPERATION_TIMEDOUT:
+      return FailureReason::kTimeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return FailureReason::kDns;
+    case CURLE_COULDNT_CONNECT:
+      return FailureReason::kRefused;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+      return FailureReason::kTls;
+    case CURLE_TOO_MANY_REDIRECTS:
+      return FailureReason::kHttpStatus;
+    case CURLE_FILESIZE_EXCEEDED:
+      return FailureReason::kBodyTooLarge;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+      return FailureReason::kConnection;
+    default:
+      return FailureReason::kError;
+  }
+}
+
+void ApplyProbeDeadline(CURL* curl, const ProbeContext& ctx) {
+  long ms = static_cast<long>(std::max<int64_t>(1, ctx.Remaining().count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ms);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ms);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortOnCancel);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &ctx);
+}
+
+std::string BracketHost(const std::string& host) {
+  if (host.find(':') != std::string::npos && host.front() != '[') return "[" + host + "]";
+  return host;
+}
+
+Connection::~Connection() {
+  if (curl_ != nullptr) curl_easy_cleanup(curl_);
+}
+
+std::unique_ptr<Connection> Connection::Dial(const std::string& host, int port,
+                                             const TlsOptions& tls,
+                                             const ProbeContext& ctx,
+                                             ProbeResult* failure) {
+  std::unique_ptr<Connection> conn(new Connection());
+  conn->curl_ = curl_easy_init();
+  if (conn->curl_ == nullptr) {
+    *failure = ProbeResult::Fail(FailureReason::kError, "curl_easy_init failed");
+    return nullptr;
+  }
+  CURL* c = conn->curl_;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  ApplyProbeDeadline(c, ctx);
+  curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+  const std::string port_s = std::to_string(port);
+  std::string url;
+  struct curl_slist* connect_to = nullptr;
+  if (tls.enabled) {
+    const std::string name = tls.server_name.empty() ? host : tls.server_name;
+    url = "https://" + BracketHost(name) + ":" + port_s + "/";
+    if (!tls.server_name.empty()) {
+      // Connect to the configured address but verify (and send SNI for) the
+      // server name, like curl --connect-to.
+      std::string rule = BracketHost(name) + ":" + port_s + ":" + BracketHost(host) + ":" + port_s;
+      connect_to = curl_slist_append(nullptr, rule.c_str());
+      curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
+    }
+    if (!tls.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls.ca_file.c_str());
+    if (tls.insecure_skip_verify) {
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+  } else {
+    url = "http://" + BracketHost(host) + ":" + port_s + "/";
+  }
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  CURLcode rc = curl_easy_perform(c);
+  if (connect_to != nullptr) {
+    curl_easy_setopt(c, CURLOPT_CONNECT_TO, nullptr);
+    curl_slist_free_all(connect_to);
+  }
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+  if (rc != CURLE_OK) {
+    FailureReason reason = ctx.cancelled() ? FailureReason::kError : ReasonForCurlCode(rc);
+    *failure = ProbeResult::Fail(reason, CurlMessage(rc, errbuf));
+    return nullptr;
+  }
+  if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &conn->socket_) != CURLE_OK ||
+      conn->socket_ == CURL_SOCKET_BAD) {
+    *failure = ProbeResult::Fail(FailureReason::kError, "no socket after connect");
+    return nullptr;
+  }
+  return conn;
+}
+
+bool Connection::Wait(bool for_read, const ProbeContext& ctx, ProbeResult* failure) {
+  while (true) {
+    if (ctx.cancelled()) {
+      *failure = ProbeResult::Fail(FailureReason::kError, "cancelled");
+      return false;
+    }
+    auto left = ctx.Remaining();
+    if (left.count() <= 0) {
+      *failure = ProbeResult::Fail(FailureReason::kTimeout,
+                                   for_read ? "timed out waiting for data"
+                                            : "timed out sending");
+      return false;
+    }
+    struct pollfd pfd = {socket_, static_cast<short>(for_read ? POLLIN : POLLOUT), 0};
+    int n = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) {
+      *failure = ProbeResult::Fail(FailureReason::kConnection, "poll failed");
+      return false;
+    }
+  }
+}
+
+bool Connection::Send(std::string_view data, const ProbeContext& ctx, ProbeResult* failure) {
+  while (!data.empty()) {
+    size_t sent = 0;
+    CURLcode rc = curl_easy_send(curl_, data.data(), data.size(), &sent);
+    if (rc == CURLE_AGAIN) {
+      if (!Wait(false, ctx, failure)) return false;
+      continue;
+    }
+    if (rc != CURLE_OK) {
+      *failure = ProbeResult::Fail(FailureReason::kConnection,
+                                   std::string("send failed: ") + curl_easy_strerror(rc));
+      return false;
+    }
+    data.remove_prefix(sent);
+  }
+  return true;
+}
+
+bool Connection::ReadUntil(const std::function<bool(const std::string&)>& done,
+                           size_t max_bytes, const ProbeContext& ctx,
+                           std::string* buffer, ProbeResult* failure) {
+  char buf[4096];
+  while (!done(*buffer)) {
+    if (buffer->size() >= max_bytes) {
+      *failure = ProbeResult::Fail(FailureReason::kProtocol,
+                                   "no valid answer in the first " + std::to_string(max_bytes) +
+                                       " bytes");
+      return false;
+    }
+    size_t got = 0;
+    size_t want = std::min(sizeof(buf), max_bytes - buffer->size());
+    CURLcode rc = curl_easy_recv(curl_, buf, want, &got);
+    if (rc == CURLE_AGAIN) {
+      if (!Wait(true, ctx, failure)) return false;
+      continue;
+    }
+    if (rc != CURLE_OK) {
+      *failure = ProbeResult::Fail(FailureReason::kConnection,
+                                   std::string("receive failed: ") + curl_easy_strerror(rc));
+      return false;
+    }
+    if (got == 0) {
+      *failure = ProbeResult::Fail(FailureReason::kConnection,
+                                   buffer->empty() ? "connection closed before any data"
+                                                   : "connection closed mid-answer");
+      return false;
+    }
+    buffer->append(buf, got);
+  }
+  return true;
+}
+
+double Connection::PeerCertNotAfter() const {
+  struct curl_tlssessioninfo* info = nullptr;
+  if (curl_easy_getinfo(curl_, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || info == nullptr ||
+      info->backend != CURLSSLBACKEND_OPENSSL || info->internals == nullptr) {
+    return -1;
+  }
+  SSL* ssl = static_cast<SSL*>(info->internals);
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  X509* cert = SSL_get1_peer_certificate(ssl);
+#else
+  X509* cert = SSL_get_peer_certificate(ssl);
+#endif
+  if (cert == nullptr) return -1;
+  struct tm tm = {};
+  double result = -1;
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) {
+    result = static_cast<double>(timegm(&tm));
+  }
+  X509_free(cert);
+  return result;
+}
+
+}  // namespace joelclaw

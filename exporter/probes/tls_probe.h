@@ -1,0 +1,14 @@
+#pragma once
+
+#include <memory>
+
+#include "exporter/config_node.h"
+#include "exporter/probe.h"
+
+namespace joelclaw {
+
+/// Parses the `tls:` section of a check (docs/configuration.md).
+Result<std::unique_ptr<Probe>> ParseTlsProbe(const YAML::Node& node,
+                                              const ConfigContext& ctx);
+
+}  // namespace joelclaw

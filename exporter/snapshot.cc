@@ -1,0 +1,189 @@
+#include "exporter/snapshot.h"
+
+namespace joelclaw {
+namespace {
+
+nlohmann::json FailuresJson(const std::deque<FailureRecord>& recent) {
+  nlohmann::json out = nlohmann::json::array();
+  // Newest first: that is what a person debugging wants to read.
+  for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
+    out.push_back({{"time", it->time}, {"reason", it->reason}, {"message", it->message}});
+  }
+  return out;
+}
+
+nlohmann::json NullableTime(double t) { return t > 0 ? nlohmann::json(t) : nlohmann::json(); }
+
+}  // namespace
+
+MetricSet BuildMetrics(const std::vector<CheckState>& checks,
+                       const std::vector<CollectorState>& collectors,
+                       const ExporterInfo& info) {
+  MetricSet m;
+  for (const CheckState& c : checks) {
+    if (!c.has_result) continue;  // No sample before the first run: no false alarm.
+    const Labels l = {{"host", c.host}, {"target", c.name}, {"kind", c.kind}};
+    m.Gauge("joelclaw_probe_success", "1 if the last run of the check succeeded, else 0.", l,
+            c.last.success ? 1 : 0);
+    m.Gauge("joelclaw_probe_duration_seconds", "How long the last run of the check took.", l,
+            c.last.duration_seconds);
+    m.Gauge("joelclaw_probe_last_run_timestamp_seconds",
+            "When the last run of the check finished, Unix seconds.", l, c.last_run);
+    for (size_t i = 0; i < kAllFailureReasons.size(); ++i) {
+      Labels fl = l;
+      fl.emplace_back("reason", std::string(ReasonName(kAllFailureReasons[i])));
+      m.Counter("joelclaw_probe_failures_total", "Failed runs of the check, by reason.", fl,
+                c.failures[i]);
+    }
+    const Labels hl = {{"host", c.host}, {"target", c.name}};
+    if (c.last.http_status) {
+      m.Gauge("joelclaw_http_status_code", "HTTP status of the check's last response.", hl,
+              *c.last.http_status);
+    }
+    if (c.last.cert_not_after) {
+      m.Gauge("joelclaw_tls_cert_not_after_timestamp_seconds",
+              "When the served leaf certificate expires, Unix seconds.", hl,
+              *c.last.cert_not_after);
+    }
+    for (const auto& [field, value] : c.last.values) {
+      m.Gauge("joelclaw_probe_value", "A number pulled from the check's JSON body.",
+              {{"host", c.host}, {"target", c.name}, {"field", field}}, value);
+    }
+  }
+  for (const CollectorState& c : collectors) {
+    if (!c.has_result) continue;
+    const Labels l = {{"collector", c.name}, {"host", c.host}};
+    m.Gauge("joelclaw_collector_success", "1 if the collector's last run succeeded, else 0.", l,
+            c.success ? 1 : 0);
+    m.Gauge("joelclaw_collector_duration_seconds", "How long the collector's last run took.", l,
+            c.duration_seconds);
+    m.Merge(c.metrics);
+  }
+  m.Gauge("joelclaw_exporter_build_info",
+          "Build of the exporter; the value is always 1.",
+          {{"version", info.version}, {"revision", info.revision}}, 1);
+  m.Gauge("joelclaw_exporter_ready", "1 once every check and collector has run once.", {},
+          info.ready ? 1 : 0);
+  m.Gauge("joelclaw_exporter_start_time_seconds", "When the exporter started, Unix seconds.", {},
+          info.start_time);
+  m.Gauge("joelclaw_config_last_reload_successful",
+          "1 if the last config load or reload succeeded, else 0.", {},
+          info.last_reload_successful ? 1 : 0);
+  m.Gauge("joelclaw_config_last_reload_success_timestamp_seconds",
+          "When the config was last loaded successfully, Unix seconds.", {},
+          info.last_reload_success_time);
+  if (info.cpu_seconds >= 0) {
+    m.Counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", {},
+              info.cpu_seconds);
+  }
+  if (info.resident_bytes >= 0) {
+    m.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {},
+            info.resident_bytes);
+  }
+  if (info.open_fds >= 0) {
+    m.Gauge("process_open_fds", "Number of open file descriptors.", {}, info.open_fds);
+  }
+  m.Gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+          {}, info.start_time);
+  return m;
+}
+
+nlohmann::json BuildStatusJson(const std::vector<CheckState>& checks,
+                               const std::vector<CollectorState>& collectors,
+                               const ExporterInfo& info) {
+  using nlohmann::json;
+  json hosts = json::array();
+  auto host_entry = [&](const std::string& name) -> json& {
+    for (json& h : hosts) {
+      if (h["name"] == name) return h;
+    }
+    hosts.push_back({{"name", name}, {"state", "pending"},
+                     {"checks", json::array()}, {"collectors", json::array()}});
+    return hosts.back();
+  };
+  for (const std::string& h : info.hosts) host_entry(h);
+  json global = json::array();
+  for (const CheckState& c : checks) {
+    json values = json::object();
+    for (const auto& [field, value] : c.last.values) values[field] = value;
+    json j = {
+        {"name", c.name},
+        {"kind", c.kind},
+        {"target", c.target},
+        {"port", c.port > 0 ? json(c.port) : json()},
+        {"state", !c.has_result ? "pending" : (c.last.success ? "up" : "down")},
+        {"reason", std::string(ReasonName(c.last.reason))},
+        {"message", c.last.message},
+        {"detail", c.last.detail},
+        {"duration_seconds", c.last.duration_seconds},
+        {"interval_seconds", ToSeconds(c.interval)},
+        {"timeout_seconds", ToSeconds(c.timeout)},
+        {"last_run", NullableTime(c.last_run)},
+        {"last_success", NullableTime(c.last_success)},
+        {"last_failure", NullableTime(c.last_failure)},
+        {"http_status", c.last.http_status ? json(*c.last.http_status) : json()},
+        {"cert_not_after", c.last.cert_not_after ? json(*c.last.cert_not_after) : json()},
+        {"values", values},
+        {"recent_failures", FailuresJson(c.recent)},
+    };
+    host_entry(c.host)["checks"].push_back(std::move(j));
+  }
+  for (const CollectorState& c : collectors) {
+    json j = {
+        {"name", c.name},
+        {"state", !c.has_result ? "pending" : (c.success ? "ok" : "failed")},
+        {"message", c.message},
+        {"duration_seconds", c.duration_seconds},
+        {"interval_seconds", ToSeconds(c.interval)},
+        {"last_run", NullableTime(c.last_run)},
+        {"details", c.details},
+        {"recent_failures", FailuresJson(c.recent)},
+    };
+    if (c.host.empty()) {
+      global.push_back(std::move(j));
+    } else {
+      host_entry(c.host)["collectors"].push_back(std::move(j));
+    }
+  }
+  for (json& h : hosts) {
+    bool pending = false, bad = false, any = false;
+    for (const json& c : h["checks"]) {
+      any = true;
+      pending = pending || c["state"] == "pending";
+      bad = bad || c["state"] == "down";
+    }
+    for (const json& c : h["collectors"]) {
+      any = true;
+      pending = pending || c["state"] == "pending";
+      bad = bad || c["state"] == "failed";
+    }
+    h["state"] = bad ? "degraded" : (pending || !any ? "pending" : "healthy");
+  }
+  return {
+      {"schema_version", 1},
+      {"exporter",
+       {{"version", info.version},
+        {"revision", info.revision},
+        {"config_source", info.config_source},
+        {"ready", info.ready},
+        {"started_at", info.start_time},
+        {"generated_at", info.now},
+        {"last_reload_successful", info.last_reload_successful},
+        {"last_reload_error", info.last_reload_error}}},
+      {"hosts", hosts},
+      {"collectors", global},
+  };
+}
+
+std::shared_ptr<const Snapshot> BuildSnapshot(const std::vector<CheckState>& checks,
+                                              const std::vector<CollectorState>& collectors,
+                                              const ExporterInfo& info) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->metrics_text = RenderText(BuildMetrics(checks, collectors, info).Families());
+  snap->status_json =
+      BuildStatusJson(checks, collectors, info).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  snap->ready = info.ready;
+  return snap;
+}
+
+}  // namespace joelclaw

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exporter/scheduler.h"
+
+namespace joelclaw {
+
+/// Facts about the exporter itself that go into every snapshot.
+struct ExporterInfo {
+  std::string version;
+  std::string revision;
+  std::string config_source;   ///< Path or "<embedded>".
+  std::vector<std::string> hosts;  ///< Configured hosts, in config order.
+  bool ready = false;
+  bool last_reload_successful = true;
+  double last_reload_success_time = 0;
+  std::string last_reload_error;
+  double start_time = 0;       ///< Unix seconds.
+  double now = 0;              ///< Unix seconds the snapshot was built.
+  double cpu_seconds = -1;     ///< Process CPU time; < 0 = unknown.
+  double resident_bytes = -1;  ///< Process RSS; < 0 = unknown.
+  double open_fds = -1;
+};
+
+/// An immutable rendering of everything the HTTP endpoints serve. Built off
+/// the scrape path, shared read-only between request threads.
+struct Snapshot {
+  std::string metrics_text;   ///< Prometheus text format 0.0.4.
+  std::string status_json;    ///< /api/v1/status document (docs/api.md).
+  bool ready = false;
+};
+
+/// Builds the families for every check, collector and the exporter itself.
+/// Pure; thread-safe.
+MetricSet BuildMetrics(const std::vector<CheckState>& checks,
+                       const std::vector<CollectorState>& collectors,
+                       const ExporterInfo& info);
+
+/// Builds the /api/v1/status document. Pure; thread-safe.
+nlohmann::json BuildStatusJson(const std::vector<CheckState>& checks,
+                               const std::vector<CollectorState>& collectors,
+                               const ExporterInfo& info);
+
+/// Both of the above, rendered.
+std::shared_ptr<const Snapshot> BuildSnapshot(const std::vector<CheckState>& checks,
+                                              const std::vector<CollectorState>& collectors,
+                                              const ExporterInfo& info);
+
+}  // namespace joelclaw
