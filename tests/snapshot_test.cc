@@ -1,0 +1,92 @@
+#include "exporter/snapshot.h"
+
+#include "gtest/gtest.h"
+
+namespace joelclaw {
+namespace {
+
+CheckState Done(const std::string& host, const std::string& name, bool ok) {
+  CheckState c;
+  c.host = host;
+  c.name = name;
+  c.kind = "http";
+  c.target = "http://127.0.0.1:1/";
+  c.has_result = true;
+  c.runs = 1;
+  c.last_run = 1700000000;
+  c.last.success = ok;
+  c.last.http_status = ok ? 200 : 503;
+  if (!ok) {
+    c.last.reason = FailureReason::kHttpStatus;
+    c.last.message = "HTTP status 503";
+    c.failures[5] = 1;  // kHttpStatus
+    c.recent.push_back({1699999990, "timeout", "older"});
+    c.recent.push_back({1700000000, "http_status", "HTTP status 503"});
+  }
+  return c;
+}
+
+TEST(SnapshotTest, EveryFailureReasonIsExportedFromTheFirstRun) {
+  MetricSet m = BuildMetrics({Done("panda", "inngest", false)}, {}, ExporterInfo{});
+  double v = -1;
+  for (FailureReason r : kAllFailureReasons) {
+    Labels l = {{"host", "panda"}, {"target", "inngest"}, {"kind", "http"},
+                {"reason", std::string(ReasonName(r))}};
+    ASSERT_TRUE(m.Find("joelclaw_probe_failures_total", l, &v)) << ReasonName(r);
+    EXPECT_EQ(v, r == FailureReason::kHttpStatus ? 1 : 0) << ReasonName(r);
+  }
+  ASSERT_TRUE(m.Find("joelclaw_probe_success", {{"host", "panda"}, {"target", "inngest"},
+                                                 {"kind", "http"}}, &v));
+  EXPECT_EQ(v, 0);
+  ASSERT_TRUE(m.Find("joelclaw_http_status_code", {{"host", "panda"}, {"target", "inngest"}}, &v));
+  EXPECT_EQ(v, 503);
+}
+
+TEST(SnapshotTest, NoProbeSamplesBeforeTheFirstRun) {
+  CheckState pending;
+  pending.host = "panda";
+  pending.name = "redis";
+  pending.kind = "redis";
+  MetricSet m = BuildMetrics({pending}, {}, ExporterInfo{});
+  double v;
+  EXPECT_FALSE(m.Find("joelclaw_probe_success", {{"host", "panda"}, {"target", "redis"},
+                                                  {"kind", "redis"}}, &v));
+  nlohmann::json status = BuildStatusJson({pending}, {}, ExporterInfo{});
+  EXPECT_EQ(status["hosts"][0]["state"], "pending");
+  EXPECT_EQ(status["hosts"][0]["checks"][0]["state"], "pending");
+}
+
+TEST(SnapshotTest, StatusGroupsByHostNewestFailureFirst) {
+  ExporterInfo info;
+  info.hosts = {"panda", "clanker-001", "three-body"};
+  CollectorState fs;
+  fs.host = "three-body";
+  fs.name = "filesystem";
+  fs.has_result = true;
+  fs.success = false;
+  fs.message = "ssh timed out";
+  nlohmann::json s = BuildStatusJson(
+      {Done("panda", "inngest", true), Done("clanker-001", "pdf-brain", false)}, {fs}, info);
+  ASSERT_EQ(s["hosts"].size(), 3u);
+  EXPECT_EQ(s["hosts"][0]["name"], "panda");
+  EXPECT_EQ(s["hosts"][0]["state"], "healthy");
+  EXPECT_EQ(s["hosts"][1]["state"], "degraded");
+  EXPECT_EQ(s["hosts"][1]["checks"][0]["reason"], "http_status");
+  EXPECT_EQ(s["hosts"][1]["checks"][0]["recent_failures"][0]["message"], "HTTP status 503");
+  EXPECT_EQ(s["hosts"][1]["checks"][0]["recent_failures"][1]["message"], "older");
+  EXPECT_EQ(s["hosts"][2]["state"], "degraded");
+  EXPECT_EQ(s["hosts"][2]["collectors"][0]["message"], "ssh timed out");
+  EXPECT_EQ(s["schema_version"], 1);
+}
+
+TEST(SnapshotTest, RenderedTextHasTypesAndNoTimestamps) {
+  auto snap = BuildSnapshot({Done("panda", "inngest", true)}, {}, ExporterInfo{});
+  EXPECT_NE(snap->metrics_text.find("# TYPE joelclaw_probe_failures_total counter"),
+            std::string::npos);
+  EXPECT_NE(snap->metrics_text.find(
+                "joelclaw_probe_success{host=\"panda\",target=\"inngest\",kind=\"http\"} 1\n"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace joelclaw
