@@ -2,6 +2,7 @@
 
 #include "exporter/collectors/filesystem_collector.h"
 #include "exporter/collectors/host_collector.h"
+#include "exporter/collectors/launchd_collector.h"
 #include "exporter/probes/http_probe.h"
 #include "exporter/probes/redis_probe.h"
 #include "exporter/probes/ssh_probe.h"
@@ -23,6 +24,7 @@ constexpr ProbeKind kProbeKinds[] = {
 constexpr CollectorKind kCollectorKinds[] = {
     {"host", CollectorScope::kHost, "resources", ParseHostCollector},
     {"filesystem", CollectorScope::kHost, "filesystems", ParseFilesystemCollector},
+    {"launchd", CollectorScope::kHost, "launchd", ParseLaunchdCollector},
 };
 
 }  // namespace
