@@ -1,9 +1,8 @@
 #include "exporter/probes/net.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <poll.h>
 
+#include <cstring>
 #include <ctime>
 
 namespace joelclaw {
@@ -80,6 +79,34 @@ void ApplyProbeDeadline(CURL* curl, const ProbeContext& ctx) {
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &ctx);
 }
 
+double ParseCertInfoTime(const std::string& text) {
+  size_t start = text.find_first_not_of(' ');
+  if (start == std::string::npos) return -1;
+  for (const char* format : {"%b %d %H:%M:%S %Y GMT", "%Y-%m-%d %H:%M:%S GMT"}) {
+    struct tm tm = {};
+    const char* end = strptime(text.c_str() + start, format, &tm);
+    if (end != nullptr && *end == '\0') return static_cast<double>(timegm(&tm));
+  }
+  return -1;
+}
+
+std::string PeerText(std::string_view raw, size_t max_chars) {
+  size_t end = raw.find_first_of("\r\n");
+  std::string_view line = raw.substr(0, end);
+  std::string out;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (out.size() >= max_chars) return out + "...";
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
+    }
+  }
+  return out;
+}
+
 std::string BracketHost(const std::string& host) {
   if (host.find(':') != std::string::npos && host.front() != '[') return "[" + host + "]";
   return host;
@@ -117,6 +144,10 @@ std::unique_ptr<Connection> Connection::Dial(const std::string& host, int port,
       connect_to = curl_slist_append(nullptr, rule.c_str());
       curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
     }
+    // CURLINFO_TLS_SSL_PTR is no way to the peer certificate here: libcurl
+    // 7.88 detaches a CONNECT_ONLY connection from the handle after the
+    // perform and hands back a NULL SSL*. The certinfo survives.
+    curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
     if (!tls.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls.ca_file.c_str());
     if (tls.insecure_skip_verify) {
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -189,19 +220,31 @@ bool Connection::Send(std::string_view data, const ProbeContext& ctx, ProbeResul
 bool Connection::ReadUntil(const std::function<bool(const std::string&)>& done,
                            size_t max_bytes, const ProbeContext& ctx,
                            std::string* buffer, ProbeResult* failure) {
+  const size_t start = buffer->size();
+  auto received = [&] {
+    return "received \"" + PeerText(std::string_view(*buffer).substr(start)) + "\"";
+  };
   char buf[4096];
   while (!done(*buffer)) {
     if (buffer->size() >= max_bytes) {
       *failure = ProbeResult::Fail(FailureReason::kProtocol,
                                    "no valid answer in the first " + std::to_string(max_bytes) +
-                                       " bytes");
+                                       " bytes; " + received());
       return false;
     }
     size_t got = 0;
     size_t want = std::min(sizeof(buf), max_bytes - buffer->size());
     CURLcode rc = curl_easy_recv(curl_, buf, want, &got);
     if (rc == CURLE_AGAIN) {
-      if (!Wait(true, ctx, failure)) return false;
+      if (!Wait(true, ctx, failure)) {
+        // Bytes that never became an answer are a wrong protocol, not a
+        // slow peer: say so rather than "timeout".
+        if (failure->reason == FailureReason::kTimeout && buffer->size() > start) {
+          *failure = ProbeResult::Fail(FailureReason::kProtocol,
+                                       "no complete answer before the deadline; " + received());
+        }
+        return false;
+      }
       continue;
     }
     if (rc != CURLE_OK) {
@@ -210,9 +253,12 @@ bool Connection::ReadUntil(const std::function<bool(const std::string&)>& done,
       return false;
     }
     if (got == 0) {
-      *failure = ProbeResult::Fail(FailureReason::kConnection,
-                                   buffer->empty() ? "connection closed before any data"
-                                                   : "connection closed mid-answer");
+      *failure = buffer->size() == start
+                     ? ProbeResult::Fail(FailureReason::kConnection,
+                                         "connection closed before any data")
+                     : ProbeResult::Fail(FailureReason::kProtocol,
+                                         "connection closed without a complete answer; " +
+                                             received());
       return false;
     }
     buffer->append(buf, got);
@@ -221,25 +267,18 @@ bool Connection::ReadUntil(const std::function<bool(const std::string&)>& done,
 }
 
 double Connection::PeerCertNotAfter() const {
-  struct curl_tlssessioninfo* info = nullptr;
-  if (curl_easy_getinfo(curl_, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || info == nullptr ||
-      info->backend != CURLSSLBACKEND_OPENSSL || info->internals == nullptr) {
+  struct curl_certinfo* chain = nullptr;
+  if (curl_easy_getinfo(curl_, CURLINFO_CERTINFO, &chain) != CURLE_OK || chain == nullptr ||
+      chain->num_of_certs < 1) {
     return -1;
   }
-  SSL* ssl = static_cast<SSL*>(info->internals);
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  X509* cert = SSL_get1_peer_certificate(ssl);
-#else
-  X509* cert = SSL_get_peer_certificate(ssl);
-#endif
-  if (cert == nullptr) return -1;
-  struct tm tm = {};
-  double result = -1;
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) {
-    result = static_cast<double>(timegm(&tm));
+  static constexpr char kExpire[] = "Expire date:";
+  for (struct curl_slist* field = chain->certinfo[0]; field != nullptr; field = field->next) {
+    if (std::strncmp(field->data, kExpire, sizeof(kExpire) - 1) == 0) {
+      return ParseCertInfoTime(field->data + sizeof(kExpire) - 1);
+    }
   }
-  X509_free(cert);
-  return result;
+  return -1;
 }
 
 }  // namespace joelclaw

@@ -47,13 +47,18 @@ class Connection {
   bool Send(std::string_view data, const ProbeContext& ctx, ProbeResult* failure);
 
   /// Appends received bytes to *buffer until `done(*buffer)` is true. Fails
-  /// on EOF, more than `max_bytes`, the deadline or a cancel.
+  /// on EOF, more than `max_bytes`, the deadline or a cancel. A peer that
+  /// sent bytes in this call but no complete answer before closing, the
+  /// deadline or `max_bytes` fails with kProtocol: it spoke, just not the
+  /// expected protocol. Silence until the deadline is kTimeout, EOF before
+  /// any byte kConnection.
   bool ReadUntil(const std::function<bool(const std::string&)>& done,
                  size_t max_bytes, const ProbeContext& ctx, std::string* buffer,
                  ProbeResult* failure);
 
-  /// Leaf certificate's notAfter (Unix seconds) for TLS connections made by
-  /// the OpenSSL backend; < 0 when unknown.
+  /// Leaf certificate's notAfter (Unix seconds) for TLS connections, from
+  /// the certificate chain curl collected during the handshake; < 0 when
+  /// unknown (plain TCP, or a TLS backend without certinfo).
   double PeerCertNotAfter() const;
 
  private:
@@ -63,6 +68,17 @@ class Connection {
   CURL* curl_ = nullptr;
   curl_socket_t socket_ = CURL_SOCKET_BAD;
 };
+
+/// Parses the "Expire date" that CURLINFO_CERTINFO reports, in the OpenSSL
+/// backend's form ("Dec  3 17:32:57 2026 GMT") or the form of curl's own
+/// ASN.1 decoder used by the other backends ("2026-12-03 17:32:57 GMT"), to
+/// Unix seconds; < 0 when it is neither. Pure.
+double ParseCertInfoTime(const std::string& text);
+
+/// The first line of what a peer sent, for a failure message: at most
+/// `max_chars` characters, bytes outside printable ASCII shown as \xNN,
+/// "..." appended when cut. Pure.
+std::string PeerText(std::string_view raw, size_t max_chars = 80);
 
 /// "[::1]" for IPv6 literals, the host unchanged otherwise.
 std::string BracketHost(const std::string& host);

@@ -46,7 +46,14 @@ class RedisProbe : public Probe {
       if (!conn->Send(Resp(auth), ctx, &failure)) return failure;
       if (!conn->ReadUntil(HasLine, kMaxReply, ctx, &reply, &failure)) return failure;
       if (reply.rfind("+OK\r\n", 0) != 0) {
-        return ProbeResult::Fail(FailureReason::kAuth, "AUTH rejected: " + FirstLine(reply));
+        // An error reply is Redis refusing the credentials; anything else is
+        // not Redis at all.
+        if (reply[0] == '-') {
+          return ProbeResult::Fail(FailureReason::kAuth,
+                                   "AUTH rejected: " + PeerText(reply.substr(1), 120));
+        }
+        return ProbeResult::Fail(FailureReason::kProtocol,
+                                 "expected +OK to AUTH, got: " + PeerText(reply, 120));
       }
       reply.clear();
     }
@@ -59,19 +66,15 @@ class RedisProbe : public Probe {
       return ok;
     }
     if (reply.rfind("-NOAUTH", 0) == 0 || reply.rfind("-WRONGPASS", 0) == 0) {
-      return ProbeResult::Fail(FailureReason::kAuth, FirstLine(reply));
+      return ProbeResult::Fail(FailureReason::kAuth, PeerText(reply.substr(1), 120));
     }
     return ProbeResult::Fail(FailureReason::kProtocol,
-                             "expected +PONG, got: " + FirstLine(reply));
+                             "expected +PONG, got: " + PeerText(reply, 120));
   }
   std::string Describe() const override { return "redis://" + address_; }
   int Port() const override { return port_; }
 
  private:
-  static std::string FirstLine(const std::string& s) {
-    std::string line = s.substr(0, s.find("\r\n"));
-    return line.substr(0, 120);
-  }
   std::string address_, host_;
   int port_;
   std::string username_, password_file_;

@@ -10,13 +10,13 @@ namespace {
 // The whole exchange is capped at 8 KiB.
 constexpr size_t kMaxPreamble = 8192;
 
-bool HasBannerOrGarbage(const std::string& buf) {
+// True once a complete line starting "SSH-" has arrived.
+bool HasIdentificationLine(const std::string& buf) {
   size_t start = 0;
   while (true) {
     size_t nl = buf.find('\n', start);
     if (nl == std::string::npos) return false;
-    std::string_view line(buf.data() + start, nl - start);
-    if (line.rfind("SSH-", 0) == 0) return true;
+    if (buf.compare(start, 4, "SSH-") == 0) return true;
     start = nl + 1;
   }
 }
@@ -31,29 +31,18 @@ class SshProbe : public Probe {
     auto conn = Connection::Dial(host_, port_, TlsOptions{}, ctx, &failure);
     if (conn == nullptr) return failure;
     std::string buf;
-    if (!conn->ReadUntil(HasBannerOrGarbage, kMaxPreamble, ctx, &buf, &failure)) {
-      if (failure.reason == FailureReason::kConnection && !buf.empty()) {
-        failure.reason = FailureReason::kProtocol;
-        failure.message = "no SSH identification line before the connection closed";
+    if (!conn->ReadUntil(HasIdentificationLine, kMaxPreamble, ctx, &buf, &failure)) {
+      if (failure.reason == FailureReason::kProtocol) {
+        failure.message = "no SSH identification line: " + failure.message;
       }
       return failure;
     }
     size_t start = 0;
     while (true) {
-      size_t nl = buf.find('\n', start);
+      size_t nl = buf.find('\n', start);  // Found: ReadUntil saw a whole line.
       std::string line = buf.substr(start, nl - start);
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.rfind("SSH-", 0) == 0) {
-        if (line.rfind("SSH-2.0-", 0) == 0 || line.rfind("SSH-1.99-", 0) == 0) {
-          ProbeResult ok;
-          ok.success = true;
-          ok.message = line.substr(0, 255);
-          ok.detail = line.substr(8, 64);
-          return ok;
-        }
-        return ProbeResult::Fail(FailureReason::kProtocol,
-                                 "unsupported SSH version: " + line.substr(0, 64));
-      }
+      if (line.rfind("SSH-", 0) == 0) return FromIdentification(line);
       start = nl + 1;
     }
   }
@@ -61,6 +50,21 @@ class SshProbe : public Probe {
   int Port() const override { return port_; }
 
  private:
+  // "SSH-protoversion-softwareversion SP comments"; 1.99 means a server
+  // that also speaks 2.0.
+  static ProbeResult FromIdentification(const std::string& line) {
+    if (line.rfind("SSH-2.0-", 0) != 0 && line.rfind("SSH-1.99-", 0) != 0) {
+      return ProbeResult::Fail(FailureReason::kProtocol,
+                               "unsupported SSH version: " + PeerText(line));
+    }
+    ProbeResult ok;
+    ok.success = true;
+    ok.message = PeerText(line, 255);
+    std::string software = line.substr(line.find('-', 4) + 1);
+    ok.detail = PeerText(software.substr(0, software.find(' ')), 64);
+    return ok;
+  }
+
   std::string address_, host_;
   int port_;
 };

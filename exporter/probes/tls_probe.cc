@@ -24,8 +24,10 @@ class TlsProbe : public Probe {
     double not_after = conn->PeerCertNotAfter();
     if (not_after > 0) {
       ok.cert_not_after = not_after;
-      double days = std::floor((not_after - ctx.env->NowSeconds()) / 86400);
-      ok.detail = "certificate valid " + std::to_string(static_cast<long>(days)) + " more days";
+      // Reachable with an expired certificate only under insecure_skip_verify.
+      long days = static_cast<long>(std::floor((not_after - ctx.env->NowSeconds()) / 86400));
+      ok.detail = days >= 0 ? "certificate valid " + std::to_string(days) + " more days"
+                            : "certificate expired " + std::to_string(-days) + " days ago";
     }
     ok.message = "handshake completed";
     return ok;
