@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 
 #include "exporter/version.h"
 #include "spdlog/spdlog.h"
@@ -64,6 +65,7 @@ Status App::Start() {
     if (!w.ok()) return w.status();
     web = *w;
   }
+  web_ = web;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     last_reload_success_ = env_->NowSeconds();
@@ -104,16 +106,33 @@ Status App::Reload() {
     old = scheduler_;
   }
   if (old == nullptr) return Status::Error("the exporter is not running");
-  auto config = LoadConfig();
-  if (!config.ok()) {
-    spdlog::error("reload failed, keeping the running config: {}", config.status().message());
+  auto fail = [this](const Status& s) {
+    spdlog::error("reload failed, keeping the running config: {}", s.message());
     {
       std::lock_guard<std::mutex> lock(state_mu_);
       last_reload_ok_ = false;
-      last_reload_error_ = config.status().message();
+      last_reload_error_ = s.message();
     }
     Publish();
-    return config.status();
+    return s;
+  };
+  auto config = LoadConfig();
+  if (!config.ok()) return fail(config.status());
+  std::optional<WebConfig> web;
+  if (!options_.web_config_file.empty()) {
+    auto w = LoadWebConfig(options_.web_config_file);
+    if (!w.ok()) return fail(w.status());
+    web = std::move(w).value();
+  }
+  if (web && server_) {
+    // Users take effect at once; the listener keeps its TLS setup.
+    server_->SetBasicAuthUsers(web->users);
+    if (web->tls_enabled != web_.tls_enabled || web->cert_file != web_.cert_file ||
+        web->key_file != web_.key_file || web->client_ca_file != web_.client_ca_file ||
+        web->client_auth_type != web_.client_auth_type || web->min_version != web_.min_version) {
+      spdlog::warn("{}: changed TLS settings take effect at the next restart",
+                   options_.web_config_file);
+    }
   }
   // The old checks stop first so collectors can hand their state over.
   old->Stop();
@@ -187,7 +206,12 @@ void App::Publish() {
   info.hosts = config.hosts;
   info.start_time = start_time_;
   info.now = env_->NowSeconds();
-  bool ready = scheduler->FirstRoundDone();
+  // Ready is judged on the very states being rendered: asking the scheduler
+  // again could say "done" for a result that arrived after the copy, and
+  // publish a ready snapshot that lacks it.
+  bool ready = true;
+  for (const CheckState& c : checks) ready = ready && c.has_result;
+  for (const CollectorState& c : collectors) ready = ready && c.has_result;
   ReadProcessStats(&info);
   std::lock_guard<std::mutex> lock(state_mu_);
   // Ready stays ready across reloads: the first round is about startup.

@@ -33,8 +33,9 @@ class App {
 
   /// Loads the config and web config, starts checks and the server.
   Status Start();
-  /// Re-reads the config file (and the web config's users). On error the
-  /// running config stays and the error is returned.
+  /// Re-reads the config file and the web config (its basic auth users take
+  /// effect; changed TLS settings only at the next start). On error in
+  /// either, the running config stays and the error is returned.
   Status Reload();
   /// Stops the server and every check; returns within about a second.
   void Stop();
@@ -50,6 +51,7 @@ class App {
 
   Options options_;
   Env* env_;
+  WebConfig web_;  // As started; GUARDED_BY(reload_mu_).
   double start_time_ = 0;
 
   std::mutex reload_mu_;  // Serializes Start/Reload/Stop.

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -15,96 +18,182 @@ namespace {
 
 using ConfigResult = Result<std::shared_ptr<const Config>>;
 
+// 1-based line of a node, 0 when it has none (yaml-cpp marks are 0-based).
+int LineOf(const YAML::Node& node) { return node.Mark().line >= 0 ? node.Mark().line + 1 : 0; }
+
+std::string Join(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
+std::vector<std::string_view> ProbeNames() {
+  std::vector<std::string_view> names;
+  for (const ProbeKind& k : ProbeKinds()) names.push_back(k.name);
+  return names;
+}
+
+// The value of `key` in `map` together with the key node, which carries the
+// right line even when the value is empty (see ConfigContext::Error).
+struct Entry {
+  bool found = false;
+  YAML::Node key;
+  YAML::Node value;
+  explicit operator bool() const { return found; }
+};
+
+Entry Find(const YAML::Node& map, std::string_view key) {
+  for (const auto& kv : map) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return {true, kv.first, kv.second};
+  }
+  return {};
+}
+
+// Errors on a key that is not in `allowed` or appears twice: "unknown key
+// 'x' in host 'panda' (known keys: …)" / "host 'panda': key 'x' is repeated
+// (first on line 3)". For the top level `what` is "" ("unknown top-level
+// key 'x' (known keys: …)").
+Status CheckKeys(const YAML::Node& map, const ConfigContext& ctx, const std::string& what,
+                 const std::vector<std::string_view>& allowed) {
+  const std::string unknown = what.empty() ? "unknown top-level key '" : "unknown key '";
+  const std::string in_what = what.empty() ? "" : " in " + what;
+  const std::string owner = what.empty() ? "the config" : what;
+  std::map<std::string, int> seen;
+  for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) {
+      return ctx.Error(kv.first, owner + " has a key that is not a string");
+    }
+    const std::string key = kv.first.Scalar();
+    bool known = false;
+    for (std::string_view a : allowed) known = known || a == key;
+    if (!known) {
+      return ctx.Error(kv.first,
+                       unknown + key + "'" + in_what + " (known keys: " + Join(allowed) + ")");
+    }
+    auto [it, inserted] = seen.emplace(key, LineOf(kv.first));
+    if (!inserted) {
+      return ctx.Error(kv.first, (what.empty() ? "top-level key '" : what + ": key '") + key +
+                                     "' is repeated (first on line " +
+                                     std::to_string(it->second) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ParseDefaults(const YAML::Node& node, ConfigContext& ctx, Config* cfg) {
-  if (!node) return Status::Ok();
+  if (!node || node.IsNull()) return Status::Ok();
   Status s = ctx.CheckMap(node, "defaults", {"interval", "timeout"});
   if (!s.ok()) return s;
   if (!(s = ctx.GetDuration(node, "defaults", "interval", &cfg->default_interval)).ok()) return s;
   if (!(s = ctx.GetDuration(node, "defaults", "timeout", &cfg->default_timeout)).ok()) return s;
   if (cfg->default_timeout >= cfg->default_interval) {
-    return ctx.Error(node, "defaults: timeout " + FormatDuration(cfg->default_timeout) +
-                               " must be shorter than interval " +
-                               FormatDuration(cfg->default_interval));
+    const bool has_timeout = node["timeout"] && !node["timeout"].IsNull();
+    const bool has_interval = node["interval"] && !node["interval"].IsNull();
+    return ctx.Error(has_timeout ? node["timeout"] : has_interval ? node["interval"] : node,
+                     "defaults: timeout " + FormatDuration(cfg->default_timeout) +
+                         (has_timeout ? "" : " (the built-in default)") +
+                         " must be shorter than interval " +
+                         FormatDuration(cfg->default_interval) +
+                         (has_interval ? "" : " (the built-in default)"));
   }
   ctx.SetDefaults(cfg->default_interval, cfg->default_timeout);
   return Status::Ok();
 }
 
 Status ParseCommands(const YAML::Node& node, ConfigContext& ctx) {
-  if (!node) return Status::Ok();
-  if (!node.IsMap()) return ctx.Error(node, "commands must be a mapping of name to argv list");
+  if (!node || node.IsNull()) return Status::Ok();
+  if (!node.IsMap()) {
+    return ctx.Error(node, "commands must be a mapping of command name to argv list");
+  }
+  std::map<std::string, int> seen;
   for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {
+      return ctx.Error(kv.first, "commands has a key that is not a string");
+    }
     const std::string name = kv.first.Scalar();
+    auto [it, inserted] = seen.emplace(name, LineOf(kv.first));
+    if (!inserted) {
+      return ctx.Error(kv.first, "commands: '" + name + "' is repeated (first on line " +
+                                     std::to_string(it->second) + ")");
+    }
     if (!kv.second.IsSequence() || kv.second.size() == 0) {
-      return ctx.Error(kv.second, "commands: " + name + " must be a non-empty argv list");
+      return ctx.Error(kv.second.IsNull() ? kv.first : kv.second,
+                       "commands: " + name + " must be a non-empty argv list such as [" + name +
+                           ", --flag]");
     }
     std::vector<std::string> argv;
     for (const auto& a : kv.second) {
       if (!a.IsScalar()) return ctx.Error(a, "commands: " + name + ": argv entries must be strings");
       argv.push_back(a.Scalar());
     }
-    if (argv[0].empty()) return ctx.Error(kv.second, "commands: " + name + ": empty program");
+    if (argv[0].empty()) {
+      return ctx.Error(kv.second, "commands: " + name + ": the program is empty");
+    }
     ctx.SetCommand(name, std::move(argv));
   }
   return Status::Ok();
 }
 
-Status ParseCheck(const YAML::Node& node, const std::string& host,
-                  const ConfigContext& ctx, std::set<std::string>* names,
-                  Config* cfg) {
-  std::vector<std::string_view> allowed = {"name", "interval", "timeout"};
-  for (const ProbeKind& k : ProbeKinds()) allowed.push_back(k.name);
-  if (!node.IsMap()) return ctx.Error(node, "host '" + host + "': each check must be a mapping");
+// `names` maps each check name seen in this host to its line.
+Status ParseCheck(const YAML::Node& node, size_t index, const std::string& host,
+                  const ConfigContext& ctx, std::map<std::string, int>* names, Config* cfg) {
+  const std::string numbered = "host '" + host + "': check #" + std::to_string(index + 1);
+  if (!node.IsMap()) {
+    return ctx.Error(node, numbered + " must be a mapping with a name and one probe");
+  }
   CheckSpec spec;
   spec.host = host;
-  Status s = ctx.GetString(node, "host '" + host + "': check", "name", true, &spec.name);
+  // The name first (if any), so that every later error can say which check.
+  Status s = ctx.GetString(node, numbered, "name", false, &spec.name);
   if (!s.ok()) return s;
-  const std::string what = "check '" + spec.name + "'";
-  for (const auto& kv : node) {
-    const std::string key = kv.first.Scalar();
-    bool known = false;
-    for (std::string_view a : allowed) known = known || a == key;
-    if (!known) {
-      std::string kinds;
-      for (const ProbeKind& k : ProbeKinds()) kinds += (kinds.empty() ? "" : ", ") + std::string(k.name);
-      return ctx.Error(kv.first, "unknown key '" + key + "' in " + what +
-                                     " (known keys: name, interval, timeout, " + kinds + ")");
-    }
-  }
-  if (!names->insert(spec.name).second) {
-    return ctx.Error(node["name"], "host '" + host + "' has two checks named '" + spec.name + "'");
+  const std::string what = spec.name.empty() ? numbered : "check '" + spec.name + "'";
+  std::vector<std::string_view> allowed = {"name", "interval", "timeout"};
+  for (std::string_view k : ProbeNames()) allowed.push_back(k);
+  if (!(s = CheckKeys(node, ctx, what, allowed)).ok()) return s;
+  if (spec.name.empty()) return ctx.Error(node, numbered + " has no name");
+  auto [seen, inserted] = names->emplace(spec.name, LineOf(node["name"]));
+  if (!inserted) {
+    return ctx.Error(node["name"], "host '" + host + "' already has a check named '" + spec.name +
+                                       "' (line " + std::to_string(seen->second) + ")");
   }
   spec.interval = ctx.default_interval();
   spec.timeout = ctx.default_timeout();
   if (!(s = ctx.GetDuration(node, what, "interval", &spec.interval)).ok()) return s;
   if (!(s = ctx.GetDuration(node, what, "timeout", &spec.timeout)).ok()) return s;
   if (spec.timeout >= spec.interval) {
-    return ctx.Error(node, what + ": timeout " + FormatDuration(spec.timeout) +
-                               " must be shorter than interval " +
-                               FormatDuration(spec.interval));
+    const bool has_timeout = node["timeout"] && !node["timeout"].IsNull();
+    const bool has_interval = node["interval"] && !node["interval"].IsNull();
+    return ctx.Error(has_timeout ? node["timeout"] : has_interval ? node["interval"] : node,
+                     what + ": timeout " + FormatDuration(spec.timeout) +
+                         (has_timeout ? "" : " (from defaults)") +
+                         " must be shorter than interval " + FormatDuration(spec.interval) +
+                         (has_interval ? "" : " (from defaults)"));
   }
   const ProbeKind* kind = nullptr;
-  for (const ProbeKind& k : ProbeKinds()) {
-    if (!node[std::string(k.name)]) continue;
-    if (kind != nullptr) {
-      return ctx.Error(node, what + " has both " + std::string(kind->name) + " and " +
-                                 std::string(k.name) + "; give each check one probe");
+  Entry probe_entry;
+  for (const auto& kv : node) {  // In file order, to name the second one.
+    const ProbeKind* k = nullptr;
+    for (const ProbeKind& p : ProbeKinds()) {
+      if (p.name == kv.first.Scalar()) k = &p;
     }
-    kind = &k;
+    if (k == nullptr) continue;
+    if (kind != nullptr) {
+      return ctx.Error(kv.first, what + " has two probes, " + std::string(kind->name) + " and " +
+                                     std::string(k->name) + "; give each check exactly one");
+    }
+    kind = k;
+    probe_entry = {true, kv.first, kv.second};
   }
   if (kind == nullptr) {
-    std::string kinds;
-    for (const ProbeKind& k : ProbeKinds()) kinds += (kinds.empty() ? "" : ", ") + std::string(k.name);
-    return ctx.Error(node, what + " has no probe (one of: " + kinds + ")");
+    return ctx.Error(node, what + " has no probe; add one of: " + Join(ProbeNames()));
   }
   spec.kind = std::string(kind->name);
-  YAML::Node probe_node = node[spec.kind];
-  Result<std::unique_ptr<Probe>> probe = kind->parse(probe_node, ctx);
-  if (!probe.ok()) {
-    // Probe parsers report "file:line: problem"; name the check too when
-    // they did not.
-    return probe.status();
+  if (probe_entry.value.IsNull()) {
+    return ctx.Error(probe_entry.key, what + ": " + spec.kind + " has no settings");
   }
+  // Probe parsers do not know their check: the scope names it.
+  Result<std::unique_ptr<Probe>> probe = kind->parse(probe_entry.value, ctx.WithScope(what));
+  if (!probe.ok()) return probe.status();
   spec.probe = std::shared_ptr<Probe>(std::move(probe).value());
   cfg->checks.push_back(std::move(spec));
   return Status::Ok();
@@ -113,37 +202,33 @@ Status ParseCheck(const YAML::Node& node, const std::string& host,
 Status ParseHost(const std::string& host, const YAML::Node& node,
                  const ConfigContext& ctx, Config* cfg) {
   if (node.IsNull()) return Status::Ok();
-  if (!node.IsMap()) return ctx.Error(node, "host '" + host + "' must be a mapping");
-  for (const auto& kv : node) {
-    const std::string key = kv.first.Scalar();
-    if (key == "checks") continue;
-    bool known = false;
-    for (const CollectorKind& k : CollectorKinds()) {
-      known = known || (k.scope == CollectorScope::kHost && k.key == key);
-    }
-    if (!known) {
-      std::string list = "checks";
-      for (const CollectorKind& k : CollectorKinds()) {
-        if (k.scope == CollectorScope::kHost) list += ", " + std::string(k.key);
-      }
-      return ctx.Error(kv.first, "unknown key '" + key + "' in host '" + host +
-                                     "' (known keys: " + list + ")");
-    }
+  if (!node.IsMap()) {
+    return ctx.Error(node, "host '" + host +
+                               "' must be a mapping (checks, and collectors such as resources)");
   }
+  std::vector<std::string_view> allowed = {"checks"};
+  for (const CollectorKind& k : CollectorKinds()) {
+    if (k.scope == CollectorScope::kHost) allowed.push_back(k.key);
+  }
+  const std::string what = "host '" + host + "'";
+  Status s = CheckKeys(node, ctx, what, allowed);
+  if (!s.ok()) return s;
   YAML::Node checks = node["checks"];
   if (checks && !checks.IsNull()) {
-    if (!checks.IsSequence()) return ctx.Error(checks, "host '" + host + "': checks must be a list");
-    std::set<std::string> names;
-    for (const auto& c : checks) {
-      Status s = ParseCheck(c, host, ctx, &names, cfg);
-      if (!s.ok()) return s;
+    if (!checks.IsSequence()) return ctx.Error(checks, what + ": checks must be a list");
+    std::map<std::string, int> names;
+    for (size_t i = 0; i < checks.size(); ++i) {
+      if (!(s = ParseCheck(checks[i], i, host, ctx, &names, cfg)).ok()) return s;
     }
   }
   for (const CollectorKind& k : CollectorKinds()) {
     if (k.scope != CollectorScope::kHost) continue;
-    YAML::Node section = node[std::string(k.key)];
+    Entry section = Find(node, k.key);
     if (!section) continue;
-    Result<std::unique_ptr<Collector>> c = k.parse(section, ctx, host);
+    if (section.value.IsNull()) {
+      return ctx.Error(section.key, what + ": " + std::string(k.key) + " has no value");
+    }
+    Result<std::unique_ptr<Collector>> c = k.parse(section.value, ctx, host);
     if (!c.ok()) return c.status();
     if (*c == nullptr) continue;
     cfg->collectors.push_back({host, std::string(k.name), ctx.default_interval(),
@@ -157,33 +242,35 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
   ConfigContext ctx(filename);
   auto cfg = std::make_shared<Config>();
   cfg->source = filename;
-  if (root.IsNull()) return ctx.Error(root, "the config is empty");
+  if (root.IsNull()) {
+    // An empty (or comments-only) file has no position of its own.
+    return Status::Error(filename + ":1: the config is empty; it needs at least one host");
+  }
   std::vector<std::string_view> top = {"defaults", "hosts", "commands"};
   for (const CollectorKind& k : CollectorKinds()) {
     if (k.scope == CollectorScope::kGlobal) top.push_back(k.key);
   }
-  if (!root.IsMap()) return ctx.Error(root, "the config must be a mapping");
-  for (const auto& kv : root) {
-    const std::string key = kv.first.Scalar();
-    bool known = false;
-    for (std::string_view t : top) known = known || t == key;
-    if (!known) {
-      std::string list;
-      for (std::string_view t : top) list += (list.empty() ? "" : ", ") + std::string(t);
-      return ctx.Error(kv.first, "unknown top-level key '" + key + "' (known keys: " + list + ")");
-    }
+  if (!root.IsMap()) {
+    return ctx.Error(root, "the config must be a mapping of top-level keys (" + Join(top) + ")");
   }
-  Status s = ParseDefaults(root["defaults"], ctx, cfg.get());
+  Status s = CheckKeys(root, ctx, "", top);
   if (!s.ok()) return s;
+  if (!(s = ParseDefaults(root["defaults"], ctx, cfg.get())).ok()) return s;
   if (!(s = ParseCommands(root["commands"], ctx)).ok()) return s;
   YAML::Node hosts = root["hosts"];
   if (hosts && !hosts.IsNull()) {
-    if (!hosts.IsMap()) return ctx.Error(hosts, "hosts must be a mapping of host name to its checks");
+    if (!hosts.IsMap()) {
+      return ctx.Error(hosts, "hosts must be a mapping of host name to its checks");
+    }
+    std::map<std::string, int> seen;
     for (const auto& kv : hosts) {
+      if (!kv.first.IsScalar()) return ctx.Error(kv.first, "host names must be strings");
       const std::string host = kv.first.Scalar();
       if (host.empty()) return ctx.Error(kv.first, "host name is empty");
-      for (const std::string& seen : cfg->hosts) {
-        if (seen == host) return ctx.Error(kv.first, "host '" + host + "' is listed twice");
+      auto [it, inserted] = seen.emplace(host, LineOf(kv.first));
+      if (!inserted) {
+        return ctx.Error(kv.first, "host '" + host + "' is listed twice (first on line " +
+                                       std::to_string(it->second) + ")");
       }
       cfg->hosts.push_back(host);
       if (!(s = ParseHost(host, kv.second, ctx, cfg.get())).ok()) return s;
@@ -191,9 +278,10 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
   }
   for (const CollectorKind& k : CollectorKinds()) {
     if (k.scope != CollectorScope::kGlobal) continue;
-    YAML::Node section = root[std::string(k.key)];
+    Entry section = Find(root, k.key);
     if (!section) continue;
-    Result<std::unique_ptr<Collector>> c = k.parse(section, ctx, "");
+    if (section.value.IsNull()) return ctx.Error(section.key, std::string(k.key) + " has no value");
+    Result<std::unique_ptr<Collector>> c = k.parse(section.value, ctx, "");
     if (!c.ok()) return c.status();
     if (*c == nullptr) continue;
     cfg->collectors.push_back({"", std::string(k.name), ctx.default_interval(),
@@ -201,7 +289,9 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
                                std::shared_ptr<Collector>(std::move(c).value())});
   }
   if (cfg->checks.empty() && cfg->collectors.empty()) {
-    return ctx.Error(root, "the config has no checks and no collectors; nothing to export");
+    Entry hosts_entry = Find(root, "hosts");
+    return ctx.Error(hosts_entry ? hosts_entry.key : root,
+                     "the config has no checks and no collectors; nothing to export");
   }
   return std::shared_ptr<const Config>(std::move(cfg));
 }
@@ -214,7 +304,8 @@ ConfigResult ParseConfig(std::string_view yaml, const std::string& filename) {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::ParserException& e) {
     return Status::Error(filename + ":" + std::to_string(e.mark.line + 1) +
-                         ": invalid YAML: " + e.msg);
+                         ": invalid YAML: " + e.msg + " (column " +
+                         std::to_string(e.mark.column + 1) + ")");
   } catch (const std::exception& e) {
     return Status::Error(filename + ": invalid YAML: " + e.what());
   }
@@ -230,10 +321,12 @@ ConfigResult ParseConfig(std::string_view yaml, const std::string& filename) {
 
 ConfigResult LoadConfigFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return Status::Error("cannot read config file " + path);
+  if (!in) return Status::Error("cannot read config file " + path + ": " + std::strerror(errno));
   std::stringstream buf;
   buf << in.rdbuf();
-  if (in.bad()) return Status::Error("cannot read config file " + path);
+  if (in.bad()) {
+    return Status::Error("cannot read config file " + path + ": " + std::strerror(errno));
+  }
   return ParseConfig(buf.str(), path);
 }
 

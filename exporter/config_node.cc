@@ -1,5 +1,6 @@
 #include "exporter/config_node.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <limits>
 
@@ -14,16 +15,22 @@ int LineOf(const YAML::Node& node) {
 }  // namespace
 
 Status ConfigContext::Error(const YAML::Node& node, const std::string& message) const {
+  const std::string text = scope_.empty() ? message : scope_ + ": " + message;
   int line = LineOf(node);
-  if (line > 0) return Status::Error(filename_ + ":" + std::to_string(line) + ": " + message);
-  return Status::Error(filename_ + ": " + message);
+  if (line > 0) return Status::Error(filename_ + ":" + std::to_string(line) + ": " + text);
+  return Status::Error(filename_ + ": " + text);
 }
 
 Status ConfigContext::CheckMap(const YAML::Node& node, std::string_view what,
                                std::initializer_list<std::string_view> allowed) const {
   if (!node.IsMap()) return Error(node, std::string(what) + " must be a mapping");
+  // yaml-cpp keeps both copies of a repeated key and lookups see the first:
+  // a second `url:` would be silently ignored.
+  std::map<std::string, int> seen;
   for (const auto& kv : node) {
-    if (!kv.first.IsScalar()) return Error(kv.first, std::string(what) + " has a non-scalar key");
+    if (!kv.first.IsScalar()) {
+      return Error(kv.first, std::string(what) + " has a key that is not a string");
+    }
     const std::string key = kv.first.Scalar();
     bool known = false;
     for (std::string_view a : allowed) known = known || a == key;
@@ -32,6 +39,11 @@ Status ConfigContext::CheckMap(const YAML::Node& node, std::string_view what,
       for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
       return Error(kv.first, "unknown key '" + key + "' in " + std::string(what) +
                                  " (known keys: " + list + ")");
+    }
+    auto [it, inserted] = seen.emplace(key, LineOf(kv.first));
+    if (!inserted) {
+      return Error(kv.first, std::string(what) + ": key '" + key + "' is repeated (first on line " +
+                                 std::to_string(it->second) + ")");
     }
   }
   return Status::Ok();
@@ -55,10 +67,15 @@ Status ConfigContext::GetDuration(const YAML::Node& map, std::string_view what,
                                   const std::string& key, Duration* out) const {
   YAML::Node v = map[key];
   if (!v || v.IsNull()) return Status::Ok();
-  if (!v.IsScalar()) return Error(v, std::string(what) + ": " + key + " must be a duration");
+  if (!v.IsScalar()) {
+    return Error(v, std::string(what) + ": " + key + " must be a duration such as 30s");
+  }
   Result<Duration> d = ParseDuration(v.Scalar());
   if (!d.ok()) return Error(v, std::string(what) + ": " + key + ": " + d.status().message());
-  if (d->count() <= 0) return Error(v, std::string(what) + ": " + key + " must be positive");
+  if (d->count() <= 0) {
+    return Error(v, std::string(what) + ": " + key + " '" + v.Scalar() +
+                        "' must be longer than 0s");
+  }
   *out = *d;
   return Status::Ok();
 }
@@ -72,7 +89,8 @@ Status ConfigContext::GetBool(const YAML::Node& map, std::string_view what,
     if (s == "true") { *out = true; return Status::Ok(); }
     if (s == "false") { *out = false; return Status::Ok(); }
   }
-  return Error(v, std::string(what) + ": " + key + " must be true or false");
+  return Error(v, std::string(what) + ": " + key + " must be true or false" +
+                     (v.IsScalar() ? ", not '" + v.Scalar() + "'" : ""));
 }
 
 Status ConfigContext::GetInt(const YAML::Node& map, std::string_view what,

@@ -21,11 +21,24 @@ class ConfigContext {
 
   const std::string& filename() const { return filename_; }
 
-  /// "file:LINE: message" for the line `node` starts on.
+  /// "file:LINE: message" for the line `node` starts on ("file: message"
+  /// when the node has no position). With a scope (WithScope), "file:LINE:
+  /// scope: message". Note that yaml-cpp places an empty value (`key:` with
+  /// nothing after it) on the line of the next token: point errors about
+  /// empty values at the key.
   Status Error(const YAML::Node& node, const std::string& message) const;
 
-  /// Errors unless `node` is a map whose keys are all in `allowed`; names the
-  /// first unknown key and its line.
+  /// A copy whose errors all carry `scope` after the location, so that a
+  /// probe's parser, which does not know its check, still names it
+  /// ("config.yaml:7: check 'redis': redis: address … has no port").
+  ConfigContext WithScope(std::string scope) const {
+    ConfigContext copy = *this;
+    copy.scope_ = std::move(scope);
+    return copy;
+  }
+
+  /// Errors unless `node` is a map whose keys are all in `allowed` and appear
+  /// once each; names the first unknown or repeated key and its line.
   Status CheckMap(const YAML::Node& node, std::string_view what,
                   std::initializer_list<std::string_view> allowed) const;
 
@@ -64,6 +77,7 @@ class ConfigContext {
 
  private:
   std::string filename_;
+  std::string scope_;
   std::map<std::string, std::vector<std::string>> commands_;
   Duration default_interval_{30000};
   Duration default_timeout_{5000};

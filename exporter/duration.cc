@@ -23,6 +23,15 @@ Result<Duration> ParseDuration(std::string_view text) {
                                      ": number too large");
     }
     int64_t n = std::stoll(std::string(text.substr(start, i - start)));
+    if (i < text.size() && text[i] == '.') {
+      return Result<Duration>::Error("invalid duration " + quoted +
+                                     ": no fractions; combine units instead (1s500ms, 1m30s)");
+    }
+    if (i < text.size() && !std::isalpha(static_cast<unsigned char>(text[i]))) {
+      return Result<Duration>::Error("invalid duration " + quoted + ": unexpected '" +
+                                     std::string(1, text[i]) + "' after " +
+                                     std::string(text.substr(start, i - start)));
+    }
     size_t unit_start = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);

@@ -68,6 +68,9 @@ class HttpServer {
                                                    std::vector<HttpRoute> routes);
   ~HttpServer();
   void Stop();
+  /// Replaces the basic auth users (name → bcrypt hash; empty = no auth) for
+  /// requests that arrive from now on. Thread-safe.
+  void SetBasicAuthUsers(std::map<std::string, std::string> users);
   /// The bound port (useful with port 0).
   int port() const { return port_; }
 

@@ -3,6 +3,8 @@
 #include "exporter/collectors/filesystem_collector.h"
 #include "exporter/collectors/host_collector.h"
 #include "exporter/collectors/launchd_collector.h"
+#include "exporter/collectors/systemd_collector.h"
+#include "exporter/collectors/tailscale_collector.h"
 #include "exporter/probes/http_probe.h"
 #include "exporter/probes/redis_probe.h"
 #include "exporter/probes/ssh_probe.h"
@@ -25,6 +27,8 @@ constexpr CollectorKind kCollectorKinds[] = {
     {"host", CollectorScope::kHost, "resources", ParseHostCollector},
     {"filesystem", CollectorScope::kHost, "filesystems", ParseFilesystemCollector},
     {"launchd", CollectorScope::kHost, "launchd", ParseLaunchdCollector},
+    {"systemd", CollectorScope::kHost, "systemd", ParseSystemdCollector},
+    {"tailscale", CollectorScope::kGlobal, "tailscale", ParseTailscaleCollector},
 };
 
 }  // namespace

@@ -29,6 +29,8 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
             c.last.duration_seconds);
     m.Gauge("joelclaw_probe_last_run_timestamp_seconds",
             "When the last run of the check finished, Unix seconds.", l, c.last_run);
+    m.Gauge("joelclaw_probe_interval_seconds",
+            "The check's configured interval, for staleness alerts.", l, ToSeconds(c.interval));
     for (size_t i = 0; i < kAllFailureReasons.size(); ++i) {
       Labels fl = l;
       fl.emplace_back("reason", std::string(ReasonName(kAllFailureReasons[i])));

@@ -20,6 +20,10 @@ TEST(DurationTest, RejectsMissingOrUnknownUnits) {
   EXPECT_EQ(ParseDuration("3y").status().message(), "invalid duration '3y': unknown unit 'y'");
   EXPECT_EQ(ParseDuration("").status().message(), "empty duration");
   EXPECT_EQ(ParseDuration("s").status().message(), "invalid duration 's': expected a number");
+  EXPECT_EQ(ParseDuration("1.5s").status().message(),
+            "invalid duration '1.5s': no fractions; combine units instead (1s500ms, 1m30s)");
+  EXPECT_EQ(ParseDuration("30 s").status().message(),
+            "invalid duration '30 s': unexpected ' ' after 30");
   EXPECT_FALSE(ParseDuration("-5s").ok());
   EXPECT_FALSE(ParseDuration("9999999999999s").ok());
 }

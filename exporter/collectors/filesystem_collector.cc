@@ -53,8 +53,12 @@ Result<std::unique_ptr<Collector>> ParseFilesystemCollector(const YAML::Node& no
   std::vector<std::string> paths;
   std::set<std::string> seen;
   for (const auto& item : node) {
-    if (!item.IsScalar() || item.Scalar().empty() || item.Scalar()[0] != '/') {
+    if (!item.IsScalar() || item.Scalar().empty()) {
       return ctx.Error(item, "host '" + host + "': filesystems entries must be absolute paths");
+    }
+    if (item.Scalar()[0] != '/') {
+      return ctx.Error(item, "host '" + host + "': filesystem '" + item.Scalar() +
+                                 "' is not an absolute path");
     }
     if (!seen.insert(item.Scalar()).second) {
       return ctx.Error(item, "host '" + host + "': filesystem '" + item.Scalar() + "' is listed twice");

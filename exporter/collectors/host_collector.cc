@@ -1,18 +1,40 @@
 #include "exporter/collectors/host_collector.h"
 
-#include <charconv>
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 namespace joelclaw {
 namespace {
 
+// A finite, non-negative number at the start of `s` (after blanks), like
+// "  16318412 kB" or "0.52". Rejects "nan", "inf" and an empty field.
 bool ParseNumber(std::string_view s, double* out) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  if (s.empty()) return false;
+  if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s.front())) || s.front() == '.')) {
+    return false;
+  }
   std::string tmp(s);
   char* end = nullptr;
-  *out = std::strtod(tmp.c_str(), &end);
-  return end != tmp.c_str();
+  double v = std::strtod(tmp.c_str(), &end);
+  if (end == tmp.c_str() || !std::isfinite(v) || v < 0) return false;
+  *out = v;
+  return true;
+}
+
+// The text for an error message: at most 40 bytes, printable ASCII only.
+std::string Excerpt(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 40)) {
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return s.size() > 40 ? out + "…" : out;
+}
+
+bool Blank(std::string_view text) {
+  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
 class HostCollector : public Collector {
@@ -59,6 +81,7 @@ class HostCollector : public Collector {
 }  // namespace
 
 Status ParseProcMeminfo(std::string_view text, HostResources* out) {
+  if (Blank(text)) return Status::Error("file is empty");
   double total = -1, available = -1, free_kb = -1, buffers = -1, cached = -1;
   std::istringstream in{std::string(text)};
   std::string line;
@@ -66,13 +89,17 @@ Status ParseProcMeminfo(std::string_view text, HostResources* out) {
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
     std::string_view key(line.data(), colon);
-    double v;
-    if (!ParseNumber(std::string_view(line).substr(colon + 1), &v)) continue;
-    if (key == "MemTotal") total = v;
-    else if (key == "MemAvailable") available = v;
-    else if (key == "MemFree") free_kb = v;
-    else if (key == "Buffers") buffers = v;
-    else if (key == "Cached") cached = v;
+    double* dest = key == "MemTotal"       ? &total
+                   : key == "MemAvailable" ? &available
+                   : key == "MemFree"      ? &free_kb
+                   : key == "Buffers"      ? &buffers
+                   : key == "Cached"       ? &cached
+                                           : nullptr;
+    if (dest == nullptr) continue;
+    std::string_view value = std::string_view(line).substr(colon + 1);
+    if (!ParseNumber(value, dest)) {
+      return Status::Error(std::string(key) + " is not a number: \"" + Excerpt(line) + "\"");
+    }
   }
   if (total < 0) return Status::Error("no MemTotal line");
   if (available < 0) {
@@ -86,16 +113,25 @@ Status ParseProcMeminfo(std::string_view text, HostResources* out) {
 }
 
 Status ParseProcLoadavg(std::string_view text, HostResources* out) {
-  double load1;
-  size_t space = text.find(' ');
-  if (text.empty() || space == std::string_view::npos || !ParseNumber(text.substr(0, space), &load1)) {
-    return Status::Error("expected \"LOAD1 LOAD5 LOAD15 …\"");
+  if (Blank(text)) return Status::Error("file is empty");
+  // "0.52 0.58 0.59 1/1234 5678": the three averages must all be numbers,
+  // so that a truncated or foreign file is not half-read.
+  std::istringstream in{std::string(text)};
+  double loads[3];
+  for (double& l : loads) {
+    std::string field;
+    if (!(in >> field) || !ParseNumber(field, &l) ||
+        field.find_first_not_of("0123456789.") != std::string::npos) {
+      return Status::Error("expected \"LOAD1 LOAD5 LOAD15 RUNNING/TOTAL LASTPID\", got \"" +
+                           Excerpt(text.substr(0, text.find('\n'))) + "\"");
+    }
   }
-  out->load1 = load1;
+  out->load1 = loads[0];
   return Status::Ok();
 }
 
 Status ParseProcStat(std::string_view text, HostResources* out) {
+  if (Blank(text)) return Status::Error("file is empty");
   std::istringstream in{std::string(text)};
   std::string line;
   int cpus = 0;
@@ -105,7 +141,9 @@ Status ParseProcStat(std::string_view text, HostResources* out) {
         std::isdigit(static_cast<unsigned char>(line[3]))) {
       ++cpus;
     } else if (line.compare(0, 6, "btime ") == 0) {
-      ParseNumber(std::string_view(line).substr(6), &btime);
+      if (!ParseNumber(std::string_view(line).substr(6), &btime)) {
+        return Status::Error("btime is not a number: \"" + Excerpt(line) + "\"");
+      }
     }
   }
   if (btime < 0) return Status::Error("no btime line");
@@ -119,7 +157,8 @@ Result<std::unique_ptr<Collector>> ParseHostCollector(const YAML::Node& node,
                                                       const ConfigContext& ctx,
                                                       const std::string& host) {
   if (!node.IsScalar() || (node.Scalar() != "true" && node.Scalar() != "false")) {
-    return ctx.Error(node, "host '" + host + "': resources must be true or false");
+    return ctx.Error(node, "host '" + host + "': resources must be true or false" +
+                               (node.IsScalar() ? ", not '" + node.Scalar() + "'" : ""));
   }
   if (node.Scalar() == "false") return std::unique_ptr<Collector>();
   return std::unique_ptr<Collector>(new HostCollector(host));

@@ -71,6 +71,17 @@ class HttpProbe : public Probe {
       while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
         token.pop_back();
       }
+      // An empty token would silently send no Authorization at all, and a
+      // line break would end the header and start another.
+      if (token.empty()) {
+        return ProbeResult::Fail(FailureReason::kError,
+                                 "bearer token file " + opts_.bearer_token_file + " is empty");
+      }
+      if (token.find_first_of("\r\n") != std::string::npos) {
+        return ProbeResult::Fail(FailureReason::kError, "bearer token file " +
+                                                            opts_.bearer_token_file +
+                                                            " has more than one line");
+      }
     }
     CURL* c = curl_easy_init();
     if (c == nullptr) return ProbeResult::Fail(FailureReason::kError, "curl_easy_init failed");
@@ -111,9 +122,10 @@ class HttpProbe : public Probe {
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = PerformWithDeadline(c, ctx);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    const FailureReason curl_reason = ReasonForCurlResult(c, rc);
     curl_easy_cleanup(c);
     curl_slist_free_all(headers);
 
@@ -127,8 +139,11 @@ class HttpProbe : public Probe {
       } else if (ctx.cancelled()) {
         result.reason = FailureReason::kError;
         result.message = "cancelled";
+      } else if (rc == CURLE_TOO_MANY_REDIRECTS) {
+        result.reason = curl_reason;
+        result.message = "more than " + std::to_string(opts_.max_redirects) + " redirects";
       } else {
-        result.reason = ReasonForCurlCode(rc);
+        result.reason = curl_reason;
         std::string msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
         while (!msg.empty() && msg.back() == '\n') msg.pop_back();
         result.message = msg;
@@ -266,9 +281,20 @@ Result<std::unique_ptr<Probe>> ParseHttpProbe(const YAML::Node& node, const Conf
   curl_free(scheme);
   curl_free(port);
   curl_url_cleanup(u);
-  if (uc != CURLUE_OK) return ctx.Error(node["url"], "http: url '" + RedactUrl(o.url) + "' is not a valid URL");
+  if (o.url.find("://") == std::string::npos) {
+    return ctx.Error(node["url"], "http: url '" + RedactUrl(o.url) +
+                                      "' has no scheme; it must start with http:// or https://");
+  }
+  if (uc != CURLUE_OK && uc != CURLUE_UNSUPPORTED_SCHEME) {
+    std::string why;
+#if LIBCURL_VERSION_NUM >= 0x075000
+    why = std::string(" (") + curl_url_strerror(uc) + ")";
+#endif
+    return ctx.Error(node["url"], "http: url '" + RedactUrl(o.url) + "' is not a valid URL" + why);
+  }
   if (scheme_s != "http" && scheme_s != "https") {
-    return ctx.Error(node["url"], "http: url must start with http:// or https://");
+    return ctx.Error(node["url"], "http: url '" + RedactUrl(o.url) +
+                                      "' must start with http:// or https://");
   }
   if (!(s = ctx.GetString(node, "http", "method", false, &o.method)).ok()) return s;
   if (o.method != "GET" && o.method != "HEAD" && o.method != "POST") {
@@ -296,7 +322,9 @@ Result<std::unique_ptr<Probe>> ParseHttpProbe(const YAML::Node& node, const Conf
     for (const auto& c : codes) {
       int v = 0;
       if (!c.IsScalar() || !YAML::convert<int>::decode(c, v) || v < 100 || v > 599) {
-        return ctx.Error(c, "http: valid_status_codes entries must be HTTP status codes");
+        return ctx.Error(c, "http: valid_status_codes: " +
+                                (c.IsScalar() ? "'" + c.Scalar() + "'" : std::string("an entry")) +
+                                " is not an HTTP status code (100-599)");
       }
       o.valid_status_codes.push_back(v);
     }
@@ -329,7 +357,8 @@ Result<std::unique_ptr<Probe>> ParseHttpProbe(const YAML::Node& node, const Conf
       else jc.equals = v;
     }
     if (jc.min && jc.max && *jc.min > *jc.max) {
-      return ctx.Error(j, "http: json: min is greater than max");
+      return ctx.Error(j["min"], "http: json: min " + FormatNumber(*jc.min) +
+                                     " is greater than max " + FormatNumber(*jc.max));
     }
     if (o.method == "HEAD") return ctx.Error(j, "http: json needs a body; method HEAD has none");
     o.json = std::move(jc);

@@ -2,18 +2,24 @@
 
 #include <poll.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 
 namespace joelclaw {
 namespace {
 
+// Aborts a transfer that is moving data when the probe is cancelled; a
+// silent one is caught by RunTransfer's own wake-ups.
 int AbortOnCancel(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   const auto* ctx = static_cast<const ProbeContext*>(clientp);
-  // Also enforce the deadline here: curl's own timeout covers the whole
-  // transfer, this covers a cancel.
   return ctx->cancelled() ? 1 : 0;
 }
+
+// How long past the deadline RunTransfer waits for curl to report its own
+// timeout before giving up on the transfer itself.
+constexpr std::chrono::milliseconds kDeadlineGrace{200};
 
 std::string CurlMessage(CURLcode code, const char* errbuf) {
   if (errbuf != nullptr && errbuf[0] != '\0') {
@@ -26,7 +32,7 @@ std::string CurlMessage(CURLcode code, const char* errbuf) {
 
 }  // namespace
 
-FailureReason ReasonForCurlCode(CURLcode code) {
+FailureReason ReasonForCurlCode(CURLcode code, long os_errno) {
   switch (code) {
     case CURLE_OK:
       return FailureReason::kNone;
@@ -36,7 +42,10 @@ FailureReason ReasonForCurlCode(CURLcode code) {
     case CURLE_COULDNT_RESOLVE_PROXY:
       return FailureReason::kDns;
     case CURLE_COULDNT_CONNECT:
-      return FailureReason::kRefused;
+      // curl says "couldn't connect" for unreachable networks and hosts too;
+      // only an actual refusal (RST) is "refused".
+      return os_errno == 0 || os_errno == ECONNREFUSED ? FailureReason::kRefused
+                                                       : FailureReason::kConnection;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -77,6 +86,51 @@ void ApplyProbeDeadline(CURL* curl, const ProbeContext& ctx) {
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortOnCancel);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &ctx);
+#if LIBCURL_VERSION_NUM >= 0x075700
+  // On a timeout or cancel during name resolution, leave the blocked
+  // getaddrinfo thread behind instead of joining it: joining would hold the
+  // probe until the system resolver gives up, long past the deadline.
+  curl_easy_setopt(curl, CURLOPT_QUICK_EXIT, 1L);
+#endif
+}
+
+FailureReason ReasonForCurlResult(CURL* curl, CURLcode code) {
+  long os_errno = 0;
+  if (code == CURLE_COULDNT_CONNECT) curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+  return ReasonForCurlCode(code, os_errno);
+}
+
+CURLcode RunTransfer(CURLM* multi, CURL* easy, const ProbeContext& ctx) {
+  while (true) {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(multi, &running);
+    if (mc != CURLM_OK) return CURLE_FAILED_INIT;
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) return msg->data.result;
+    }
+    if (running == 0) return CURLE_FAILED_INIT;  // Not added, or gone without a result.
+    if (ctx.cancelled()) return CURLE_ABORTED_BY_CALLBACK;
+    if (std::chrono::steady_clock::now() > ctx.deadline + kDeadlineGrace) {
+      return CURLE_OPERATION_TIMEDOUT;
+    }
+    // curl_multi_poll returns early when curl's own timers (its timeouts)
+    // are due or a socket is ready; 100 ms bounds how late a cancel is seen.
+    mc = curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+    if (mc != CURLM_OK) return CURLE_FAILED_INIT;
+  }
+}
+
+CURLcode PerformWithDeadline(CURL* easy, const ProbeContext& ctx) {
+  CURLM* multi = curl_multi_init();
+  if (multi == nullptr) return CURLE_OUT_OF_MEMORY;
+  CURLcode rc = CURLE_FAILED_INIT;
+  if (curl_multi_add_handle(multi, easy) == CURLM_OK) {
+    rc = RunTransfer(multi, easy, ctx);
+    curl_multi_remove_handle(multi, easy);
+  }
+  curl_multi_cleanup(multi);
+  return rc;
 }
 
 double ParseCertInfoTime(const std::string& text) {
@@ -113,7 +167,9 @@ std::string BracketHost(const std::string& host) {
 }
 
 Connection::~Connection() {
+  if (multi_ != nullptr && curl_ != nullptr) curl_multi_remove_handle(multi_, curl_);
   if (curl_ != nullptr) curl_easy_cleanup(curl_);
+  if (multi_ != nullptr) curl_multi_cleanup(multi_);
 }
 
 std::unique_ptr<Connection> Connection::Dial(const std::string& host, int port,
@@ -122,7 +178,8 @@ std::unique_ptr<Connection> Connection::Dial(const std::string& host, int port,
                                              ProbeResult* failure) {
   std::unique_ptr<Connection> conn(new Connection());
   conn->curl_ = curl_easy_init();
-  if (conn->curl_ == nullptr) {
+  conn->multi_ = curl_multi_init();
+  if (conn->curl_ == nullptr || conn->multi_ == nullptr) {
     *failure = ProbeResult::Fail(FailureReason::kError, "curl_easy_init failed");
     return nullptr;
   }
@@ -157,15 +214,23 @@ std::unique_ptr<Connection> Connection::Dial(const std::string& host, int port,
     url = "http://" + BracketHost(host) + ":" + port_s + "/";
   }
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  CURLcode rc = curl_easy_perform(c);
+  // The handle stays added to multi_ for the connection's life: a
+  // CONNECT_ONLY connection made through a multi handle lives in that
+  // handle's connection cache, where curl_easy_send/recv look it up.
+  CURLcode rc = curl_multi_add_handle(conn->multi_, c) == CURLM_OK
+                    ? RunTransfer(conn->multi_, c, ctx)
+                    : CURLE_FAILED_INIT;
+  // The progress callback points at ctx; nothing may call it after Dial.
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
   if (connect_to != nullptr) {
     curl_easy_setopt(c, CURLOPT_CONNECT_TO, nullptr);
     curl_slist_free_all(connect_to);
   }
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
   if (rc != CURLE_OK) {
-    FailureReason reason = ctx.cancelled() ? FailureReason::kError : ReasonForCurlCode(rc);
-    *failure = ProbeResult::Fail(reason, CurlMessage(rc, errbuf));
+    *failure = ctx.cancelled()
+                   ? ProbeResult::Fail(FailureReason::kError, "cancelled")
+                   : ProbeResult::Fail(ReasonForCurlResult(c, rc), CurlMessage(rc, errbuf));
     return nullptr;
   }
   if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &conn->socket_) != CURLE_OK ||

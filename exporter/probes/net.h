@@ -11,14 +11,33 @@
 
 namespace joelclaw {
 
-/// Maps a libcurl error to the fixed failure reasons. Pure.
-FailureReason ReasonForCurlCode(CURLcode code);
+/// Maps a libcurl error to the fixed failure reasons. `os_errno` is
+/// CURLINFO_OS_ERRNO (0 when unknown): CURLE_COULDNT_CONNECT is kRefused only
+/// for ECONNREFUSED (or unknown), kConnection for unreachable networks and
+/// the like. Pure.
+FailureReason ReasonForCurlCode(CURLcode code, long os_errno = 0);
+
+/// ReasonForCurlCode with the OS error that `curl` recorded.
+FailureReason ReasonForCurlResult(CURL* curl, CURLcode code);
 
 /// Installs the deadline/cancel plumbing shared by every curl-based probe:
 /// connect and total timeouts from ctx.Remaining(), no signals (thread
 /// safety), no proxies from the environment, and a progress callback that
 /// aborts the transfer when ctx is cancelled. `ctx` must outlive the perform.
 void ApplyProbeDeadline(CURL* curl, const ProbeContext& ctx);
+
+/// Drives the transfer set up on `easy`, already added to `multi`, to its
+/// end like curl_easy_perform, but wakes at least every 100 ms to honour
+/// ctx: curl_easy_perform sleeps up to a second between progress callbacks
+/// while a peer is silent, far past the cancel contract. Returns the
+/// transfer's result, CURLE_ABORTED_BY_CALLBACK once ctx is cancelled, or
+/// CURLE_OPERATION_TIMEDOUT if curl has not timed out by itself shortly
+/// after ctx.deadline. `easy` stays added to `multi`.
+CURLcode RunTransfer(CURLM* multi, CURL* easy, const ProbeContext& ctx);
+
+/// curl_easy_perform on a private multi handle via RunTransfer. For
+/// transfers whose connection is not used afterwards.
+CURLcode PerformWithDeadline(CURL* easy, const ProbeContext& ctx);
 
 /// TLS settings for a connection.
 struct TlsOptions {
@@ -66,6 +85,7 @@ class Connection {
   bool Wait(bool for_read, const ProbeContext& ctx, ProbeResult* failure);
 
   CURL* curl_ = nullptr;
+  CURLM* multi_ = nullptr;  // Holds curl_ (and so its connection) while open.
   curl_socket_t socket_ = CURL_SOCKET_BAD;
 };
 

@@ -34,7 +34,7 @@ TEST(RedisProbeTest, RealRedisAnswersPong) {
   TempDir dir;
   auto redis = testing::StartRedis(dir);
   ASSERT_TRUE(redis.ok()) << redis.status().message();
-  auto [r, took] = ProbeRedis((*redis)->address);
+  auto [r, took, since_cancel] = ProbeRedis((*redis)->address);
   EXPECT_TRUE(r.success) << r.message;
   EXPECT_EQ(r.reason, FailureReason::kNone);
   EXPECT_EQ(r.message, "PONG");
@@ -44,7 +44,7 @@ TEST(RedisProbeTest, RequirePassWithoutPasswordIsAuth) {
   TempDir dir;
   auto redis = testing::StartRedis(dir, "s3cret");
   ASSERT_TRUE(redis.ok()) << redis.status().message();
-  auto [r, took] = ProbeRedis((*redis)->address);
+  auto [r, took, since_cancel] = ProbeRedis((*redis)->address);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kAuth) << r.message;
   EXPECT_THAT(r.message, StartsWith("NOAUTH"));
@@ -55,7 +55,7 @@ TEST(RedisProbeTest, RequirePassWithPasswordFileSucceeds) {
   auto redis = testing::StartRedis(dir, "s3cret");
   ASSERT_TRUE(redis.ok()) << redis.status().message();
   testing::WriteFileOrDie(dir.File("redis.pass"), "s3cret\n", 0600);
-  auto [r, took] = ProbeRedis((*redis)->address, dir.File("redis.pass"));
+  auto [r, took, since_cancel] = ProbeRedis((*redis)->address, dir.File("redis.pass"));
   EXPECT_TRUE(r.success) << r.message;
   EXPECT_EQ(r.message, "PONG");
 }
@@ -65,7 +65,7 @@ TEST(RedisProbeTest, WrongPasswordIsAuth) {
   auto redis = testing::StartRedis(dir, "s3cret");
   ASSERT_TRUE(redis.ok()) << redis.status().message();
   testing::WriteFileOrDie(dir.File("redis.pass"), "not-the-password\n", 0600);
-  auto [r, took] = ProbeRedis((*redis)->address, dir.File("redis.pass"));
+  auto [r, took, since_cancel] = ProbeRedis((*redis)->address, dir.File("redis.pass"));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kAuth) << r.message;
   EXPECT_THAT(r.message, HasSubstr("WRONGPASS"));
@@ -75,7 +75,7 @@ TEST(RedisProbeTest, WrongPasswordIsAuth) {
 
 TEST(RedisProbeTest, ErrorReplyIsProtocol) {
   ScriptedServer server({.reply = "-ERR unknown command 'PING'\r\n", .read_first = true});
-  auto [r, took] = ProbeRedis(server.address());
+  auto [r, took, since_cancel] = ProbeRedis(server.address());
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kProtocol) << r.message;
   EXPECT_EQ(r.message, "expected +PONG, got: -ERR unknown command 'PING'");
@@ -85,14 +85,14 @@ TEST(RedisProbeTest, ErrorReplyIsProtocol) {
 TEST(RedisProbeTest, HttpGarbageIsProtocol) {
   ScriptedServer server(
       {.reply = "HTTP/1.1 400 Bad Request\r\n\r\n", .read_first = true, .close_after = true});
-  auto [r, took] = ProbeRedis(server.address());
+  auto [r, took, since_cancel] = ProbeRedis(server.address());
   EXPECT_EQ(r.reason, FailureReason::kProtocol) << r.message;
   EXPECT_THAT(r.message, HasSubstr("HTTP/1.1 400"));
 }
 
 TEST(RedisProbeTest, GarbageWithoutLineEndIsProtocol) {
   ScriptedServer server({.reply = "SSH-2.0-OpenSSH_9.6\n", .read_first = true});
-  auto [r, took] = ProbeRedis(server.address(), "", 1s);
+  auto [r, took, since_cancel] = ProbeRedis(server.address(), "", 1s);
   EXPECT_EQ(r.reason, FailureReason::kProtocol) << r.message;
   EXPECT_LT(took, 2s);
 }
@@ -101,14 +101,14 @@ TEST(RedisProbeTest, GarbageAnswerToAuthIsProtocol) {
   TempDir dir;
   testing::WriteFileOrDie(dir.File("redis.pass"), "pw", 0600);
   ScriptedServer server({.reply = "HTTP/1.1 400 Bad Request\r\n\r\n", .read_first = true});
-  auto [r, took] = ProbeRedis(server.address(), dir.File("redis.pass"));
+  auto [r, took, since_cancel] = ProbeRedis(server.address(), dir.File("redis.pass"));
   EXPECT_EQ(r.reason, FailureReason::kProtocol) << r.message;
   EXPECT_EQ(server.received(), "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n");
 }
 
 TEST(RedisProbeTest, SilentServerTimesOutOnTime) {
   ScriptedServer server({});
-  auto [r, took] = ProbeRedis(server.address(), "", 1s);
+  auto [r, took, since_cancel] = ProbeRedis(server.address(), "", 1s);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kTimeout) << r.message;
   EXPECT_GE(took, 900ms);
@@ -119,7 +119,7 @@ TEST(RedisProbeTest, MissingPasswordFileIsErrorNamingIt) {
   TempDir dir;
   ScriptedServer server({.reply = "+PONG\r\n", .read_first = true});
   const std::string missing = dir.File("no-such.pass");
-  auto [r, took] = ProbeRedis(server.address(), missing);
+  auto [r, took, since_cancel] = ProbeRedis(server.address(), missing);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kError);
   EXPECT_THAT(r.message, HasSubstr(missing));
@@ -127,7 +127,7 @@ TEST(RedisProbeTest, MissingPasswordFileIsErrorNamingIt) {
 }
 
 TEST(RedisProbeTest, ClosedPortIsRefused) {
-  auto [r, took] = ProbeRedis("127.0.0.1:" + std::to_string(testing::FreePort()));
+  auto [r, took, since_cancel] = ProbeRedis("127.0.0.1:" + std::to_string(testing::FreePort()));
   EXPECT_EQ(r.reason, FailureReason::kRefused) << r.message;
 }
 

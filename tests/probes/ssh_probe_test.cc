@@ -33,7 +33,7 @@ TEST(SshProbeTest, RealSshdSucceedsWithItsBanner) {
   testing::TempDir dir;
   auto sshd = testing::StartSshd(dir);
   ASSERT_TRUE(sshd.ok()) << sshd.status().message();
-  auto [r, took] = ProbeSsh((*sshd)->address);
+  auto [r, took, since_cancel] = ProbeSsh((*sshd)->address);
   EXPECT_TRUE(r.success) << r.message;
   EXPECT_EQ(r.reason, FailureReason::kNone);
   EXPECT_THAT(r.message, StartsWith("SSH-2.0-OpenSSH"));
@@ -53,7 +53,7 @@ TEST(SshProbeTest, StartedSshdAcceptsTheGeneratedClientKey) {
 }
 
 TEST(SshProbeTest, HttpAnswerThenCloseIsProtocol) {
-  auto [r, took] = ProbeScripted(
+  auto [r, took, since_cancel] = ProbeScripted(
       {.reply = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", .close_after = true});
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kProtocol) << r.message;
@@ -61,13 +61,13 @@ TEST(SshProbeTest, HttpAnswerThenCloseIsProtocol) {
 }
 
 TEST(SshProbeTest, HttpAnswerThenSilenceIsProtocolNotTimeout) {
-  auto [r, took] = ProbeScripted({.reply = "HTTP/1.1 400 Bad Request\r\n\r\n"}, 1s);
+  auto [r, took, since_cancel] = ProbeScripted({.reply = "HTTP/1.1 400 Bad Request\r\n\r\n"}, 1s);
   EXPECT_EQ(r.reason, FailureReason::kProtocol) << r.message;
   EXPECT_LT(took, 2s);
 }
 
 TEST(SshProbeTest, SshVersionOneIsProtocol) {
-  auto [r, took] = ProbeScripted({.reply = "SSH-1.5-old\r\n"});
+  auto [r, took, since_cancel] = ProbeScripted({.reply = "SSH-1.5-old\r\n"});
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kProtocol);
   EXPECT_EQ(r.message, "unsupported SSH version: SSH-1.5-old");
@@ -75,7 +75,7 @@ TEST(SshProbeTest, SshVersionOneIsProtocol) {
 
 TEST(SshProbeTest, SilentServerTimesOutOnTime) {
   ScriptedServer server({});
-  auto [r, took] = ProbeSsh(server.address(), 1s);
+  auto [r, took, since_cancel] = ProbeSsh(server.address(), 1s);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kTimeout) << r.message;
   EXPECT_GE(took, 900ms);
@@ -84,7 +84,7 @@ TEST(SshProbeTest, SilentServerTimesOutOnTime) {
 }
 
 TEST(SshProbeTest, LinesBeforeTheIdentificationAreSkipped) {
-  auto [r, took] = ProbeScripted(
+  auto [r, took, since_cancel] = ProbeScripted(
       {.reply = "Welcome to panda\r\nAuthorised use only\r\nSSH-2.0-OpenSSH_9.6 Ubuntu-3\r\n"});
   EXPECT_TRUE(r.success) << r.message;
   EXPECT_EQ(r.message, "SSH-2.0-OpenSSH_9.6 Ubuntu-3");
@@ -92,20 +92,20 @@ TEST(SshProbeTest, LinesBeforeTheIdentificationAreSkipped) {
 }
 
 TEST(SshProbeTest, Version199CountsAsTwo) {
-  auto [r, took] = ProbeScripted({.reply = "SSH-1.99-Cisco-1.25\r\n"});
+  auto [r, took, since_cancel] = ProbeScripted({.reply = "SSH-1.99-Cisco-1.25\r\n"});
   EXPECT_TRUE(r.success) << r.message;
   EXPECT_EQ(r.detail, "Cisco-1.25");
 }
 
 TEST(SshProbeTest, BinaryGarbageIsQuotedSafely) {
-  auto [r, took] =
+  auto [r, took, since_cancel] =
       ProbeScripted({.reply = std::string("\x15\x03\x03\x00\x02\x02\x46", 7), .close_after = true});
   EXPECT_EQ(r.reason, FailureReason::kProtocol);
   EXPECT_THAT(r.message, HasSubstr("\\x15\\x03\\x03\\x00\\x02\\x02F"));
 }
 
 TEST(SshProbeTest, ClosedPortIsRefused) {
-  auto [r, took] = ProbeSsh("127.0.0.1:" + std::to_string(testing::FreePort()));
+  auto [r, took, since_cancel] = ProbeSsh("127.0.0.1:" + std::to_string(testing::FreePort()));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kRefused) << r.message;
 }

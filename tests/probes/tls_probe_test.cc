@@ -57,7 +57,7 @@ class TlsProbeTest : public ::testing::Test {
 
 TEST_F(TlsProbeTest, VerifiedHandshakeReportsNotAfter) {
   std::string address = Serve(pki_.leaf_cert_path);
-  auto [r, took] = ProbeTls(Yaml(address, "server_name: panda.test, " + CaFile()));
+  auto [r, took, since_cancel] = ProbeTls(Yaml(address, "server_name: panda.test, " + CaFile()));
   ASSERT_TRUE(r.success) << r.message;
   EXPECT_EQ(r.reason, FailureReason::kNone);
   auto not_after = testing::CertNotAfter(pki_.leaf_cert_path);
@@ -70,13 +70,13 @@ TEST_F(TlsProbeTest, VerifiedHandshakeReportsNotAfter) {
 
 TEST_F(TlsProbeTest, IpAddressMatchesTheIpSubjectAltName) {
   std::string address = Serve(pki_.leaf_cert_path);
-  auto [r, took] = ProbeTls(Yaml(address, CaFile()));
+  auto [r, took, since_cancel] = ProbeTls(Yaml(address, CaFile()));
   EXPECT_TRUE(r.success) << r.message;
 }
 
 TEST_F(TlsProbeTest, UnknownCaIsTls) {
   std::string address = Serve(pki_.leaf_cert_path);
-  auto [r, took] = ProbeTls(Yaml(address, "server_name: panda.test"));
+  auto [r, took, since_cancel] = ProbeTls(Yaml(address, "server_name: panda.test"));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kTls) << r.message;
   EXPECT_THAT(r.message, HasSubstr("certificate"));
@@ -85,7 +85,7 @@ TEST_F(TlsProbeTest, UnknownCaIsTls) {
 
 TEST_F(TlsProbeTest, WrongServerNameIsTls) {
   std::string address = Serve(pki_.leaf_cert_path);
-  auto [r, took] = ProbeTls(Yaml(address, "server_name: other.test, " + CaFile()));
+  auto [r, took, since_cancel] = ProbeTls(Yaml(address, "server_name: other.test, " + CaFile()));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kTls) << r.message;
   EXPECT_THAT(r.message, HasSubstr("other.test"));
@@ -93,7 +93,7 @@ TEST_F(TlsProbeTest, WrongServerNameIsTls) {
 
 TEST_F(TlsProbeTest, InsecureSkipVerifySucceedsWithoutCa) {
   std::string address = Serve(pki_.leaf_cert_path);
-  auto [r, took] = ProbeTls(Yaml(address, "server_name: other.test, insecure_skip_verify: true"));
+  auto [r, took, since_cancel] = ProbeTls(Yaml(address, "server_name: other.test, insecure_skip_verify: true"));
   EXPECT_TRUE(r.success) << r.message;
   auto not_after = testing::CertNotAfter(pki_.leaf_cert_path);
   ASSERT_TRUE(not_after.ok());
@@ -103,7 +103,7 @@ TEST_F(TlsProbeTest, InsecureSkipVerifySucceedsWithoutCa) {
 
 TEST_F(TlsProbeTest, ExpiredCertificateIsTls) {
   std::string address = Serve(pki_.expired_cert_path);
-  auto [r, took] = ProbeTls(Yaml(address, "server_name: panda.test, " + CaFile()));
+  auto [r, took, since_cancel] = ProbeTls(Yaml(address, "server_name: panda.test, " + CaFile()));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kTls) << r.message;
   EXPECT_THAT(r.message, HasSubstr("expired"));
@@ -111,7 +111,7 @@ TEST_F(TlsProbeTest, ExpiredCertificateIsTls) {
 
 TEST_F(TlsProbeTest, ExpiredCertificateUnderInsecureSkipVerifyStillReportsNotAfter) {
   std::string address = Serve(pki_.expired_cert_path);
-  auto [r, took] = ProbeTls(Yaml(address, "insecure_skip_verify: true"));
+  auto [r, took, since_cancel] = ProbeTls(Yaml(address, "insecure_skip_verify: true"));
   ASSERT_TRUE(r.success) << r.message;
   ASSERT_TRUE(r.cert_not_after.has_value());
   EXPECT_EQ(*r.cert_not_after, pki_.expired_not_after);
@@ -120,7 +120,7 @@ TEST_F(TlsProbeTest, ExpiredCertificateUnderInsecureSkipVerifyStillReportsNotAft
 
 TEST_F(TlsProbeTest, SilentPlainTcpServerTimesOutOnTime) {
   ScriptedServer server({});
-  auto [r, took] = ProbeTls(Yaml(server.address(), "server_name: panda.test"), 1s);
+  auto [r, took, since_cancel] = ProbeTls(Yaml(server.address(), "server_name: panda.test"), 1s);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kTimeout) << r.message;
   EXPECT_GE(took, 900ms);
@@ -131,7 +131,7 @@ TEST_F(TlsProbeTest, PlainHttpServerIsTls) {
   ScriptedServer server({.reply = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
                          .read_first = true,
                          .close_after = true});
-  auto [r, took] = ProbeTls(Yaml(server.address(), "server_name: panda.test"));
+  auto [r, took, since_cancel] = ProbeTls(Yaml(server.address(), "server_name: panda.test"));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kTls) << r.message;
   EXPECT_GE(server.connections(), 1);
@@ -139,13 +139,13 @@ TEST_F(TlsProbeTest, PlainHttpServerIsTls) {
 
 TEST_F(TlsProbeTest, PeerClosingDuringHandshakeIsTls) {
   ScriptedServer server({.read_first = true, .close_after = true});
-  auto [r, took] = ProbeTls(Yaml(server.address(), "server_name: panda.test"));
+  auto [r, took, since_cancel] = ProbeTls(Yaml(server.address(), "server_name: panda.test"));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, FailureReason::kTls) << r.message;
 }
 
 TEST_F(TlsProbeTest, ClosedPortIsRefused) {
-  auto [r, took] = ProbeTls(Yaml("127.0.0.1:" + std::to_string(testing::FreePort()), ""));
+  auto [r, took, since_cancel] = ProbeTls(Yaml("127.0.0.1:" + std::to_string(testing::FreePort()), ""));
   EXPECT_EQ(r.reason, FailureReason::kRefused) << r.message;
 }
 

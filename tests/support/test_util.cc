@@ -232,6 +232,9 @@ HttpReply HttpRequest(const std::string& method, const std::string& url, const s
   if (method == "POST") {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  } else if (method == "HEAD") {
+    // A HEAD answer has a Content-Length but no body: do not wait for one.
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (method != "GET") {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   }

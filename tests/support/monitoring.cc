@@ -1,0 +1,70 @@
+#include "tests/support/monitoring.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <sstream>
+
+#include "tests/support/test_util.h"
+
+namespace joelclaw::testing {
+
+std::vector<std::string> SourceFiles(const std::string& dir, const std::string& suffix) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(SourceDir() + "/" + dir, ec)) {
+    const std::string path = entry.path().string();
+    if (entry.is_regular_file() && path.size() >= suffix.size() &&
+        path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      files.push_back(path);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::set<std::string> SeriesNames(const std::string& expr) {
+  auto ident_start = [](char c) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+  };
+  auto ident_char = [&](char c) {
+    return ident_start(c) || std::isdigit(static_cast<unsigned char>(c));
+  };
+  std::set<std::string> names;
+  size_t i = 0;
+  while (i < expr.size()) {
+    const char c = expr[i];
+    if (c == '"' || c == '\'' || c == '`') {  // Skip a string literal.
+      for (++i; i < expr.size() && expr[i] != c; ++i) {
+        if (expr[i] == '\\' && c != '`') ++i;
+      }
+      ++i;
+    } else if (std::isdigit(static_cast<unsigned char>(c))) {  // 5m, 0.1, 1e3
+      while (i < expr.size() &&
+             (std::isalnum(static_cast<unsigned char>(expr[i])) || expr[i] == '.'))
+        ++i;
+    } else if (ident_start(c)) {
+      size_t start = i;
+      while (i < expr.size() && ident_char(expr[i])) ++i;
+      std::string id = expr.substr(start, i - start);
+      if (id.rfind("joelclaw_", 0) == 0 || id.find(':') != std::string::npos) names.insert(id);
+    } else {
+      ++i;
+    }
+  }
+  return names;
+}
+
+std::set<std::string> DocumentedMetrics() {
+  std::set<std::string> names;
+  std::istringstream in(ReadFileOrDie(SourceDir() + "/docs/metrics.md"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("| `", 0) != 0) continue;
+    size_t end = line.find('`', 3);
+    if (end != std::string::npos) names.insert(line.substr(3, end - 3));
+  }
+  return names;
+}
+
+}  // namespace joelclaw::testing
