@@ -54,6 +54,19 @@ Result<std::shared_ptr<const Config>> App::LoadConfig() const {
   return LoadConfigFile(options_.config_file);
 }
 
+Scheduler::Options App::SchedulerOptions() {
+  Scheduler::Options so;
+  so.env = env_;
+  so.max_workers = options_.max_workers;
+  // A finished run only marks the snapshot stale; the publisher rebuilds it.
+  so.on_result = [this] {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    dirty_ = true;
+    pub_cv_.notify_one();
+  };
+  return so;
+}
+
 Status App::Start() {
   std::lock_guard<std::mutex> reload_lock(reload_mu_);
   start_time_ = env_->NowSeconds();
@@ -70,15 +83,7 @@ Status App::Start() {
     std::lock_guard<std::mutex> lock(state_mu_);
     last_reload_success_ = env_->NowSeconds();
   }
-  Scheduler::Options so;
-  so.env = env_;
-  so.max_workers = options_.max_workers;
-  so.on_result = [this] {
-    std::lock_guard<std::mutex> lock(pub_mu_);
-    dirty_ = true;
-    pub_cv_.notify_one();
-  };
-  auto scheduler = std::make_shared<Scheduler>(*config, so, nullptr);
+  auto scheduler = std::make_shared<Scheduler>(*config, SchedulerOptions(), nullptr);
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     scheduler_ = scheduler;
@@ -136,15 +141,7 @@ Status App::Reload() {
   }
   // The old checks stop first so collectors can hand their state over.
   old->Stop();
-  Scheduler::Options so;
-  so.env = env_;
-  so.max_workers = options_.max_workers;
-  so.on_result = [this] {
-    std::lock_guard<std::mutex> lock(pub_mu_);
-    dirty_ = true;
-    pub_cv_.notify_one();
-  };
-  auto fresh = std::make_shared<Scheduler>(*config, so, old.get());
+  auto fresh = std::make_shared<Scheduler>(*config, SchedulerOptions(), old.get());
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     scheduler_ = fresh;

@@ -45,6 +45,7 @@ class App {
 
  private:
   Result<std::shared_ptr<const Config>> LoadConfig() const;
+  Scheduler::Options SchedulerOptions();
   void PublisherLoop();
   void Publish();
   std::vector<HttpRoute> Routes();

@@ -197,6 +197,10 @@ Env* Env::Default() {
   return env;
 }
 
+std::string FirstLineOf(const std::string& text, size_t max) {
+  return text.substr(0, std::min(text.find('\n'), max));
+}
+
 Result<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
   using R = Result<std::pair<std::string, int>>;
   std::string host, port;

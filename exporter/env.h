@@ -61,6 +61,10 @@ class Env {
   static Env* Default();
 };
 
+/// The first line of a command's output, at most `max` bytes, for error
+/// messages ("exited with status 1: <first line of stderr>"). Pure.
+std::string FirstLineOf(const std::string& text, size_t max = 200);
+
 /// Splits "host:port" or "[v6]:port". Pure.
 Result<std::pair<std::string, int>> SplitHostPort(const std::string& address);
 

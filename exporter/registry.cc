@@ -3,6 +3,7 @@
 #include "exporter/collectors/filesystem_collector.h"
 #include "exporter/collectors/host_collector.h"
 #include "exporter/collectors/launchd_collector.h"
+#include "exporter/collectors/remote_filesystem_collector.h"
 #include "exporter/collectors/systemd_collector.h"
 #include "exporter/collectors/tailscale_collector.h"
 #include "exporter/probes/http_probe.h"
@@ -27,6 +28,8 @@ constexpr CollectorKind kCollectorKinds[] = {
     {"host", CollectorScope::kHost, "resources", ParseHostCollector},
     {"filesystem", CollectorScope::kHost, "filesystems", ParseFilesystemCollector},
     {"launchd", CollectorScope::kHost, "launchd", ParseLaunchdCollector},
+    {"remote_filesystem", CollectorScope::kHost, "remote_filesystems",
+     ParseRemoteFilesystemCollector},
     {"systemd", CollectorScope::kHost, "systemd", ParseSystemdCollector},
     {"tailscale", CollectorScope::kGlobal, "tailscale", ParseTailscaleCollector},
 };

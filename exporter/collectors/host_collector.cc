@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 namespace joelclaw {
 namespace {
@@ -37,25 +39,53 @@ bool Blank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
+// `s` without leading and trailing blanks.
+std::string_view Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// A whole field that is a non-negative decimal integer and nothing else.
+bool ParseWholeInteger(std::string_view s, double* out) {
+  s = Trim(s);
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos &&
+         ParseNumber(s, out);
+}
+
+// A whole field that is a non-negative decimal number ("1.23") and nothing else.
+bool ParseWholeDecimal(std::string_view s, double* out) {
+  s = Trim(s);
+  return !s.empty() && s.find_first_not_of("0123456789.") == std::string_view::npos &&
+         std::count(s.begin(), s.end(), '.') <= 1 && ParseNumber(s, out);
+}
+
+// Blank-separated words of `s`, with commas read as blanks.
+std::vector<std::string> Words(std::string_view s) {
+  std::string text(s);
+  std::replace(text.begin(), text.end(), ',', ' ');
+  std::istringstream in(text);
+  std::vector<std::string> words;
+  std::string w;
+  while (in >> w) words.push_back(w);
+  return words;
+}
+
+// The first line of a command's stderr, for an error message.
 class HostCollector : public Collector {
  public:
-  explicit HostCollector(std::string host) : host_(std::move(host)) {}
+  HostCollector(std::string host, HostSource source, std::vector<std::string> sysctl_argv,
+                std::vector<std::string> vm_stat_argv)
+      : host_(std::move(host)),
+        source_(source),
+        sysctl_argv_(std::move(sysctl_argv)),
+        vm_stat_argv_(std::move(vm_stat_argv)) {}
 
   Status Collect(const CollectContext& ctx, CollectOutput* out) override {
     HostResources r;
-    struct Source {
-      const char* path;
-      Status (*parse)(std::string_view, HostResources*);
-    };
-    static constexpr Source kSources[] = {{"/proc/meminfo", ParseProcMeminfo},
-                                          {"/proc/loadavg", ParseProcLoadavg},
-                                          {"/proc/stat", ParseProcStat}};
-    for (const Source& src : kSources) {
-      Result<std::string> text = ctx.env->ReadFile(src.path);
-      if (!text.ok()) return text.status();
-      Status s = src.parse(*text, &r);
-      if (!s.ok()) return s.WithPrefix(src.path);
-    }
+    Status read = source_ == HostSource::kSysctl ? ReadSysctl(ctx, &r) : ReadProc(ctx, &r);
+    if (!read.ok()) return read;
     const Labels l = {{"host", host_}};
     out->metrics.Gauge("joelclaw_host_memory_total_bytes", "Total physical memory.", l,
                        r.memory_total_bytes);
@@ -75,7 +105,60 @@ class HostCollector : public Collector {
   }
 
  private:
+  // Linux: /proc/meminfo, /proc/loadavg, /proc/stat.
+  static Status ReadProc(const CollectContext& ctx, HostResources* r) {
+    struct Source {
+      const char* path;
+      Status (*parse)(std::string_view, HostResources*);
+    };
+    static constexpr Source kSources[] = {{"/proc/meminfo", ParseProcMeminfo},
+                                          {"/proc/loadavg", ParseProcLoadavg},
+                                          {"/proc/stat", ParseProcStat}};
+    for (const Source& src : kSources) {
+      Result<std::string> text = ctx.env->ReadFile(src.path);
+      if (!text.ok()) return text.status();
+      Status s = src.parse(*text, r);
+      if (!s.ok()) return s.WithPrefix(src.path);
+    }
+    return Status::Ok();
+  }
+
+  // macOS: `sysctl …` for total memory, CPUs, page size, load and boot
+  // time, then `vm_stat` for available memory.
+  Status ReadSysctl(const CollectContext& ctx, HostResources* r) const {
+    Result<std::string> sysctl = RunCommand(ctx, sysctl_argv_);
+    if (!sysctl.ok()) return sysctl.status();
+    Status s = ParseSysctlValues(*sysctl, r);
+    if (!s.ok()) return s.WithPrefix("sysctl");
+    Result<std::string> vm_stat = RunCommand(ctx, vm_stat_argv_);
+    if (!vm_stat.ok()) return vm_stat.status();
+    Result<double> available = ParseVmStat(*vm_stat, r->page_size_bytes);
+    if (!available.ok()) return available.status().WithPrefix("vm_stat");
+    r->memory_available_bytes = *available;
+    return Status::Ok();
+  }
+
+  // Its stdout, or an error when it could not run or did not exit 0.
+  static Result<std::string> RunCommand(const CollectContext& ctx,
+                                        const std::vector<std::string>& argv) {
+    Result<CommandResult> run = ctx.env->Run(argv, ctx.Remaining(), ctx.cancel);
+    if (!run.ok()) return run.status();
+    if (run->term_signal != 0) {
+      return Result<std::string>::Error("'" + argv[0] + "' was killed by signal " +
+                                        std::to_string(run->term_signal));
+    }
+    if (run->exit_code != 0) {
+      return Result<std::string>::Error("'" + argv[0] + "' exited with status " +
+                                        std::to_string(run->exit_code) + ": " +
+                                        FirstLineOf(run->err));
+    }
+    return std::move(run->out);
+  }
+
   std::string host_;
+  HostSource source_;
+  std::vector<std::string> sysctl_argv_;
+  std::vector<std::string> vm_stat_argv_;
 };
 
 }  // namespace
@@ -153,6 +236,118 @@ Status ParseProcStat(std::string_view text, HostResources* out) {
   return Status::Ok();
 }
 
+Status ParseSysctlValues(std::string_view text, HostResources* out) {
+  if (Blank(text)) return Status::Error("output is empty");
+  double memsize = -1, ncpu = -1, pagesize = -1, load1 = -1, boot = -1;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string_view key = Trim(std::string_view(line).substr(0, colon));
+    std::string_view value = Trim(std::string_view(line).substr(colon + 1));
+    if (key == "hw.memsize" || key == "hw.ncpu" || key == "hw.pagesize") {
+      double* dest = key == "hw.memsize" ? &memsize : key == "hw.ncpu" ? &ncpu : &pagesize;
+      if (!ParseWholeInteger(value, dest) || *dest <= 0) {
+        return Status::Error(std::string(key) + " is not a positive integer: \"" +
+                             Excerpt(line) + "\"");
+      }
+    } else if (key == "vm.loadavg") {
+      // "{ 1.23 1.45 1.67 }": all three must be numbers, so that a
+      // truncated line is not half-read.
+      std::vector<std::string> w = Words(value);
+      double loads[3];
+      if (w.size() != 5 || w[0] != "{" || w[4] != "}" || !ParseWholeDecimal(w[1], &loads[0]) ||
+          !ParseWholeDecimal(w[2], &loads[1]) || !ParseWholeDecimal(w[3], &loads[2])) {
+        return Status::Error("vm.loadavg: expected \"{ LOAD1 LOAD5 LOAD15 }\", got \"" +
+                             Excerpt(value) + "\"");
+      }
+      load1 = loads[0];
+    } else if (key == "kern.boottime") {
+      // "{ sec = 1700000000, usec = 123456 } Mon Nov 13 22:13:20 2023"; the
+      // date after the braces is the same instant in local time, ignored.
+      std::vector<std::string> w = Words(value);
+      double sec = -1, usec = -1;
+      if (w.size() < 8 || w[0] != "{" || w[1] != "sec" || w[2] != "=" ||
+          !ParseWholeInteger(w[3], &sec) || w[4] != "usec" || w[5] != "=" ||
+          !ParseWholeInteger(w[6], &usec) || usec >= 1e6 || w[7] != "}") {
+        return Status::Error(
+            "kern.boottime: expected \"{ sec = SECONDS, usec = MICROSECONDS } DATE\", got \"" +
+            Excerpt(value) + "\"");
+      }
+      boot = sec + usec / 1e6;
+    }
+  }
+  if (memsize < 0) return Status::Error("no hw.memsize line");
+  if (ncpu < 0) return Status::Error("no hw.ncpu line");
+  if (pagesize < 0) return Status::Error("no hw.pagesize line");
+  if (load1 < 0) return Status::Error("no vm.loadavg line");
+  if (boot < 0) return Status::Error("no kern.boottime line");
+  out->memory_total_bytes = memsize;
+  out->cpus = ncpu;
+  out->page_size_bytes = pagesize;
+  out->load1 = load1;
+  out->boot_timestamp_seconds = boot;
+  return Status::Ok();
+}
+
+Result<double> ParseVmStat(std::string_view text, double page_size) {
+  if (Blank(text)) return Result<double>::Error("output is empty");
+  static constexpr std::string_view kHeader = "Mach Virtual Memory Statistics:";
+  static constexpr std::string_view kPageSizeOf = "(page size of ";
+  double header_page_size = -1, free_pages = -1, inactive = -1, speculative = -1;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string_view view(line);
+    if (view.substr(0, kHeader.size()) == kHeader) {
+      // "Mach Virtual Memory Statistics: (page size of 16384 bytes)"
+      size_t at = view.find(kPageSizeOf);
+      size_t end = at == std::string_view::npos ? at : view.find(" bytes)", at);
+      if (end == std::string_view::npos ||
+          !ParseWholeInteger(view.substr(at + kPageSizeOf.size(), end - at - kPageSizeOf.size()),
+                             &header_page_size) ||
+          header_page_size <= 0) {
+        return Result<double>::Error("expected \"(page size of N bytes)\" in the header, got \"" +
+                                     Excerpt(line) + "\"");
+      }
+      continue;
+    }
+    size_t colon = view.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view key = Trim(view.substr(0, colon));
+    double* dest = key == "Pages free"          ? &free_pages
+                   : key == "Pages inactive"    ? &inactive
+                   : key == "Pages speculative" ? &speculative
+                                                : nullptr;
+    if (dest == nullptr) continue;
+    // "Pages free:                              123456." (a trailing dot).
+    std::string_view value = Trim(view.substr(colon + 1));
+    if (!value.empty() && value.back() == '.') value.remove_suffix(1);
+    if (!ParseWholeInteger(value, dest)) {
+      return Result<double>::Error(std::string(key) + " is not a number: \"" + Excerpt(line) +
+                                   "\"");
+    }
+  }
+  if (free_pages < 0) return Result<double>::Error("no \"Pages free\" line");
+  if (inactive < 0) return Result<double>::Error("no \"Pages inactive\" line");
+  if (speculative < 0) return Result<double>::Error("no \"Pages speculative\" line");
+  const double page = header_page_size > 0 ? header_page_size : page_size;
+  if (!(page > 0)) {
+    return Result<double>::Error("no \"(page size of N bytes)\" header and no hw.pagesize");
+  }
+  return (free_pages + speculative + inactive) * page;
+}
+
+std::unique_ptr<Collector> NewHostCollector(const std::string& host, HostSource source,
+                                            const ConfigContext& ctx) {
+  return std::unique_ptr<Collector>(new HostCollector(
+      host, source,
+      ctx.Command("sysctl",
+                  {"sysctl", "hw.memsize", "hw.ncpu", "hw.pagesize", "vm.loadavg", "kern.boottime"}),
+      ctx.Command("vm_stat", {"vm_stat"})));
+}
+
 Result<std::unique_ptr<Collector>> ParseHostCollector(const YAML::Node& node,
                                                       const ConfigContext& ctx,
                                                       const std::string& host) {
@@ -161,7 +356,7 @@ Result<std::unique_ptr<Collector>> ParseHostCollector(const YAML::Node& node,
                                (node.IsScalar() ? ", not '" + node.Scalar() + "'" : ""));
   }
   if (node.Scalar() == "false") return std::unique_ptr<Collector>();
-  return std::unique_ptr<Collector>(new HostCollector(host));
+  return NewHostCollector(host, kDefaultHostSource, ctx);
 }
 
 }  // namespace joelclaw

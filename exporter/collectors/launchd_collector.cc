@@ -57,7 +57,7 @@ class LaunchdCollector : public Collector {
     if (!run.ok()) return run.status();
     if (run->exit_code != 0) {
       return Status::Error("'" + list_argv_[0] + "' exited with status " +
-                           std::to_string(run->exit_code) + ": " + FirstLine(run->err));
+                           std::to_string(run->exit_code) + ": " + FirstLineOf(run->err));
     }
     Result<std::map<std::string, LaunchctlListEntry>> list = ParseLaunchctlList(run->out);
     if (!list.ok()) return list.status().WithPrefix("launchctl list");
@@ -137,11 +137,6 @@ class LaunchdCollector : public Collector {
   }
 
  private:
-  static std::string FirstLine(const std::string& s) {
-    std::string line = s.substr(0, s.find('\n'));
-    return line.substr(0, 200);
-  }
-
   std::string host_;
   std::vector<std::string> jobs_;
   std::string domain_;

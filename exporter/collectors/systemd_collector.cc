@@ -108,7 +108,7 @@ class SystemdCollector : public Collector {
     if (!run.ok()) return run.status();
     if (run->exit_code != 0) {
       return Status::Error("'" + argv_[0] + "' exited with status " +
-                           std::to_string(run->exit_code) + ": " + FirstLine(run->err));
+                           std::to_string(run->exit_code) + ": " + FirstLineOf(run->err));
     }
     Result<std::vector<SystemdUnit>> shown = ParseSystemctlShow(run->out);
     if (!shown.ok()) return shown.status().WithPrefix("systemctl show");
@@ -187,11 +187,6 @@ class SystemdCollector : public Collector {
   }
 
  private:
-  static std::string FirstLine(const std::string& s) {
-    std::string line = s.substr(0, s.find('\n'));
-    return line.substr(0, 200);
-  }
-
   // Advances the unit's restart counter from what systemctl showed now.
   static void Update(const SystemdUnit& u, UnitMemory& mem) {
     const bool active = u.active_state == "active" || u.active_state == "reloading";
