@@ -1,0 +1,91 @@
+// The host-side collectors through the real binary and /metrics: systemd
+// (fake systemctl printing a real-shaped fixture), Tailscale (the fixture
+// JSON through `cat`), host resources and local filesystems. One collector
+// breaking must show as joelclaw_collector_success 0 while the others keep
+// reporting, and the exposition must pass promtool.
+#include <signal.h>
+
+#include "gtest/gtest.h"
+#include "tests/support/test_util.h"
+
+namespace joelclaw::testing {
+namespace {
+
+double Value(const std::string& metrics, const std::string& series) {
+  size_t pos = metrics.find(series + " ");
+  if (pos == std::string::npos) return -1;
+  return std::stod(metrics.substr(pos + series.size() + 1));
+}
+
+std::string Config(const std::string& systemctl_fixture) {
+  return "defaults: {interval: 1s, timeout: 800ms}\n"
+         "hosts:\n"
+         "  clanker-001:\n"
+         "    resources: true\n"
+         "    filesystems: [\"/\"]\n"
+         "    systemd: {units: [pdf-brain.service, pdf-brain-indexer.service, "
+         "typesense.service, ollama.service]}\n"
+         "tailscale: {enabled: true, always_on: [panda, three-body]}\n"
+         "commands:\n"
+         "  systemctl: [" + TestData("systemd/fake-systemctl") + ", " + systemctl_fixture + "]\n"
+         "  tailscale: [cat, " + TestData("tailscale/status-running.json") + "]\n";
+}
+
+TEST(CollectorsEndToEndTest, SystemdTailscaleHostThroughMetrics) {
+  TempDir dir;
+  const int port = FreePort();
+  const std::string config = dir.File("config.yaml");
+  WriteFileOrDie(config, Config(TestData("systemd/show-clanker.txt")));
+  Subprocess exporter({ExporterBinary(), "--config.file=" + config,
+                       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                      dir.File("exporter.log"));
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(base + "/-/ready").status == 200; },
+                      std::chrono::seconds(10)))
+      << exporter.Log();
+  std::string m = HttpGet(base + "/metrics").body;
+
+  EXPECT_EQ(Value(m, "joelclaw_systemd_unit_active{host=\"clanker-001\",unit=\"pdf-brain.service\"}"), 1);
+  EXPECT_EQ(Value(m, "joelclaw_systemd_unit_state{host=\"clanker-001\",unit=\"pdf-brain-indexer.service\",state=\"failed\"}"), 1);
+  EXPECT_EQ(Value(m, "joelclaw_systemd_unit_state{host=\"clanker-001\",unit=\"pdf-brain-indexer.service\",state=\"active\"}"), 0);
+  EXPECT_EQ(Value(m, "joelclaw_systemd_unit_restarts_total{host=\"clanker-001\",unit=\"pdf-brain-indexer.service\"}"), 5);
+  EXPECT_EQ(Value(m, "joelclaw_tailscale_peer_online{peer=\"three-body\"}"), 0);
+  EXPECT_EQ(Value(m, "joelclaw_tailscale_peer_online{peer=\"clanker-001\"}"), 1);
+  EXPECT_EQ(Value(m, "joelclaw_tailscale_peer_always_on{peer=\"three-body\"}"), 1);
+  EXPECT_GT(Value(m, "joelclaw_host_memory_total_bytes{host=\"clanker-001\"}"), 0);
+  EXPECT_GT(Value(m, "joelclaw_filesystem_size_bytes{host=\"clanker-001\",mountpoint=\"/\"}"), 0);
+  for (const char* c : {"systemd\",host=\"clanker-001", "tailscale\",host=\"", "host\",host=\"clanker-001",
+                        "filesystem\",host=\"clanker-001"}) {
+    EXPECT_EQ(Value(m, std::string("joelclaw_collector_success{collector=\"") + c + "\"}"), 1) << c;
+  }
+
+  // promtool accepts the exposition of every collector.
+  WriteFileOrDie(dir.File("metrics.txt"), m);
+  std::string promtool = FindProgram("promtool");
+  ASSERT_FALSE(promtool.empty()) << "promtool not installed (scripts/setup-deps.sh installs it)";
+  CommandOutput check = RunCommand({"sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool,
+                                    dir.File("metrics.txt")});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_EQ(check.out, "");
+
+  // systemctl breaks: only the systemd collector reports failure; the
+  // others keep reporting fresh values.
+  WriteFileOrDie(config, Config(dir.File("missing-fixture.txt")));
+  exporter.Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = HttpGet(base + "/metrics").body;
+        return Value(m, "joelclaw_collector_success{collector=\"systemd\",host=\"clanker-001\"}") == 0;
+      },
+      std::chrono::seconds(10)))
+      << m;
+  EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"tailscale\",host=\"\"}"), 1);
+  EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"host\",host=\"clanker-001\"}"), 1);
+  EXPECT_EQ(Value(m, "joelclaw_tailscale_peer_online{peer=\"clanker-001\"}"), 1);
+  const std::string status = HttpGet(base + "/api/v1/status").body;
+  EXPECT_NE(status.find("\"state\":\"failed\""), std::string::npos) << status;
+  EXPECT_TRUE(exporter.Running());
+}
+
+}  // namespace
+}  // namespace joelclaw::testing
