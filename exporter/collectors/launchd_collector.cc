@@ -5,6 +5,8 @@
 #include <set>
 #include <vector>
 
+#include "exporter/text_parse.h"
+
 namespace joelclaw {
 namespace {
 
@@ -18,17 +20,6 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
     if (i > start) out.push_back(line.substr(start, i - start));
   }
   return out;
-}
-
-bool ParseLong(std::string_view s, long* out) {
-  if (s.empty() || s.size() > 20) return false;
-  std::string tmp(s);
-  char* end = nullptr;
-  errno = 0;
-  long v = std::strtol(tmp.c_str(), &end, 10);
-  if (errno != 0 || end == tmp.c_str() || *end != '\0') return false;
-  *out = v;
-  return true;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -165,11 +156,11 @@ Result<std::map<std::string, LaunchctlListEntry>> ParseLaunchctlList(std::string
     LaunchctlListEntry e;
     long v;
     if (f[0] != "-") {
-      if (!ParseLong(f[0], &v)) continue;
+      if (!ParseSignedLong(f[0], &v)) continue;
       e.pid = v;
     }
     if (f[1] != "-") {
-      if (!ParseLong(f[1], &v)) continue;
+      if (!ParseSignedLong(f[1], &v)) continue;
       e.last_status = v;
     }
     jobs[std::string(f[2])] = e;
@@ -209,14 +200,14 @@ Result<LaunchctlPrint> ParseLaunchctlPrint(std::string_view text) {
     if (key == "state") {
       p.state = std::string(value);
       saw_field = true;
-    } else if (key == "pid" && ParseLong(value, &v)) {
+    } else if (key == "pid" && ParseSignedLong(value, &v)) {
       p.pid = v;
-    } else if (key == "runs" && ParseLong(value, &v)) {
+    } else if (key == "runs" && ParseSignedLong(value, &v)) {
       p.runs = v;
       saw_field = true;
     } else if (key == "last exit code") {
       size_t colon = value.find(':');
-      if (ParseLong(Trim(value.substr(0, colon)), &v)) p.last_exit_code = v;
+      if (ParseSignedLong(Trim(value.substr(0, colon)), &v)) p.last_exit_code = v;
     }
   }
   if (!opened) return Status::Error("not launchctl print output (no '<service> = {' line)");

@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "exporter/text_parse.h"
+
 namespace joelclaw {
 namespace {
 
@@ -31,17 +33,6 @@ std::string Excerpt(std::string_view s) {
   }
   if (s.size() > 40) out += "...";
   return "'" + out + "'";
-}
-
-bool ParseSigned(std::string_view s, long* out) {
-  if (s.empty() || s.size() > 20) return false;
-  std::string tmp(s);
-  char* end = nullptr;
-  errno = 0;
-  long v = std::strtol(tmp.c_str(), &end, 10);
-  if (errno != 0 || end == tmp.c_str() || *end != '\0') return false;
-  *out = v;
-  return true;
 }
 
 bool ParseUnsigned(std::string_view s, uint64_t* out) {
@@ -286,11 +277,11 @@ Result<std::vector<SystemdUnit>> ParseSystemctlShow(std::string_view text) {
       u.n_restarts = v;
     } else if (key == "MainPID") {
       long v;
-      if (!ParseSigned(value, &v) || v < 0) return bad_number();
+      if (!ParseSignedLong(value, &v) || v < 0) return bad_number();
       u.main_pid = v;
     } else if (key == "ExecMainStatus") {
       long v;
-      if (!ParseSigned(value, &v)) return bad_number();
+      if (!ParseSignedLong(value, &v)) return bad_number();
       u.exec_main_status = v;
     } else if (key == "ExecMainStartTimestampMonotonic") {
       uint64_t v;
