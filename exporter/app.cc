@@ -206,9 +206,7 @@ void App::Publish() {
   // Ready is judged on the very states being rendered: asking the scheduler
   // again could say "done" for a result that arrived after the copy, and
   // publish a ready snapshot that lacks it.
-  bool ready = true;
-  for (const CheckState& c : checks) ready = ready && c.has_result;
-  for (const CollectorState& c : collectors) ready = ready && c.has_result;
+  bool ready = AllHaveResults(checks, collectors);
   ReadProcessStats(&info);
   std::lock_guard<std::mutex> lock(state_mu_);
   // Ready stays ready across reloads: the first round is about startup.

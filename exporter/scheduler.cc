@@ -282,15 +282,20 @@ void Scheduler::CopyStates(std::vector<CheckState>* checks,
   if (collectors != nullptr) *collectors = shared_->collectors;
 }
 
-bool Scheduler::FirstRoundDone() const {
-  std::lock_guard<std::mutex> lock(shared_->mu);
-  for (const CheckState& c : shared_->checks) {
+bool AllHaveResults(const std::vector<CheckState>& checks,
+                    const std::vector<CollectorState>& collectors) {
+  for (const CheckState& c : checks) {
     if (!c.has_result) return false;
   }
-  for (const CollectorState& c : shared_->collectors) {
+  for (const CollectorState& c : collectors) {
     if (!c.has_result) return false;
   }
   return true;
+}
+
+bool Scheduler::FirstRoundDone() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return AllHaveResults(shared_->checks, shared_->collectors);
 }
 
 }  // namespace joelclaw

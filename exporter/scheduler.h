@@ -60,6 +60,11 @@ struct CollectorState {
   std::deque<FailureRecord> recent;
 };
 
+/// True when every check and collector in the given states has finished a
+/// run: the readiness rule. Pure.
+bool AllHaveResults(const std::vector<CheckState>& checks,
+                    const std::vector<CollectorState>& collectors);
+
 /// Runs every check and collector of one Config on its own interval, each
 /// with a hard timeout, on a bounded pool of worker threads. A run that
 /// overruns (a hung target) only blocks its own next run: the scheduler never

@@ -11,10 +11,9 @@
 namespace joelclaw::testing {
 namespace {
 
+// -1 stands for "no such sample".
 double Value(const std::string& metrics, const std::string& series) {
-  size_t pos = metrics.find(series + " ");
-  if (pos == std::string::npos) return -1;
-  return std::stod(metrics.substr(pos + series.size() + 1));
+  return MetricSample(metrics, series).value_or(-1);
 }
 
 std::string Config(const std::string& systemctl_fixture) {

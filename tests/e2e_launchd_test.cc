@@ -13,10 +13,9 @@
 namespace joelclaw::testing {
 namespace {
 
+// -1 stands for "no such sample".
 double SampleValue(const std::string& metrics, const std::string& series) {
-  size_t pos = metrics.find(series + " ");
-  if (pos == std::string::npos) return -1;
-  return std::stod(metrics.substr(pos + series.size() + 1));
+  return MetricSample(metrics, series).value_or(-1);
 }
 
 TEST(LaunchdEndToEndTest, RestartCountRisesWhilePidsChange) {

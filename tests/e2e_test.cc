@@ -145,20 +145,6 @@ class ExporterProcess {
   std::unique_ptr<Subprocess> process_;
 };
 
-// The value of the sample exposed exactly as `series` (name and labels as
-// the exporter writes them), if present.
-std::optional<double> SampleValue(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ') {
-      return std::stod(line.substr(series.size() + 1));
-    }
-  }
-  return std::nullopt;
-}
-
 bool IsVolatile(const std::string& name) {
   for (const char* prefix : {"process_", "joelclaw_host_", "joelclaw_filesystem_"}) {
     if (name.rfind(prefix, 0) == 0) return true;
@@ -418,18 +404,18 @@ TEST(E2eTest, ReadyOnlyAfterTheFirstRoundAndRoutingAnswers) {
   // hung check.
   HttpReply early = exporter.Get("/metrics");
   EXPECT_EQ(early.status, 200);
-  EXPECT_EQ(SampleValue(early.body, "joelclaw_exporter_ready"), 0.0);
+  EXPECT_EQ(MetricSample(early.body, "joelclaw_exporter_ready"), 0.0);
 
   ASSERT_TRUE(exporter.WaitReady()) << exporter.Log();
   const auto ready_after = std::chrono::steady_clock::now() - start;
   EXPECT_GE(ready_after, milliseconds(2500)) << "ready before the 3 s check had timed out";
   const std::string metrics = exporter.Metrics();
-  EXPECT_EQ(SampleValue(metrics, "joelclaw_exporter_ready"), 1.0);
-  EXPECT_EQ(SampleValue(metrics,
+  EXPECT_EQ(MetricSample(metrics, "joelclaw_exporter_ready"), 1.0);
+  EXPECT_EQ(MetricSample(metrics,
                         "joelclaw_probe_failures_total{host=\"e2e-host\",target=\"stuck\",kind="
                         "\"http\",reason=\"timeout\"}"),
             1.0);
-  EXPECT_EQ(SampleValue(metrics,
+  EXPECT_EQ(MetricSample(metrics,
                         "joelclaw_probe_success{host=\"e2e-host\",target=\"worker\",kind=\"http\"}"),
             1.0);
 
@@ -461,15 +447,15 @@ TEST(E2eTest, ReloadOverHttpAndSighup) {
       "joelclaw_probe_success{host=\"e2e-host\",target=\"added\",kind=\"tcp\"}";
   const std::string worker =
       "joelclaw_probe_success{host=\"e2e-host\",target=\"worker\",kind=\"http\"}";
-  EXPECT_EQ(SampleValue(exporter.Metrics(), added), std::nullopt);
+  EXPECT_EQ(MetricSample(exporter.Metrics(), added), std::nullopt);
 
   // A valid, changed config: swapped in, the new check runs.
   WriteFileOrDie(config, grown);
   HttpReply ok = HttpRequest("POST", exporter.Url("/-/reload"));
   EXPECT_EQ(ok.status, 200) << ok.body;
-  EXPECT_TRUE(WaitFor([&] { return SampleValue(exporter.Metrics(), added) == 1.0; }, seconds(5)))
+  EXPECT_TRUE(WaitFor([&] { return MetricSample(exporter.Metrics(), added) == 1.0; }, seconds(5)))
       << exporter.Metrics();
-  EXPECT_EQ(SampleValue(exporter.Metrics(), "joelclaw_config_last_reload_successful"), 1.0);
+  EXPECT_EQ(MetricSample(exporter.Metrics(), "joelclaw_config_last_reload_successful"), 1.0);
 
   // An invalid config: refused with the reason, the running checks stay.
   WriteFileOrDie(config, grown + "bogus_section: 1\n");
@@ -478,9 +464,9 @@ TEST(E2eTest, ReloadOverHttpAndSighup) {
   EXPECT_THAT(bad.body, HasSubstr(config + ":7: "));
   EXPECT_THAT(bad.body, HasSubstr("'bogus_section'"));
   std::string metrics = exporter.Metrics();
-  EXPECT_EQ(SampleValue(metrics, "joelclaw_config_last_reload_successful"), 0.0);
-  EXPECT_EQ(SampleValue(metrics, added), 1.0);
-  EXPECT_EQ(SampleValue(metrics, worker), 1.0);
+  EXPECT_EQ(MetricSample(metrics, "joelclaw_config_last_reload_successful"), 0.0);
+  EXPECT_EQ(MetricSample(metrics, added), 1.0);
+  EXPECT_EQ(MetricSample(metrics, worker), 1.0);
   nlohmann::json status = nlohmann::json::parse(exporter.Get("/api/v1/status").body);
   EXPECT_EQ(status["exporter"]["last_reload_successful"], false);
   EXPECT_THAT(status["exporter"]["last_reload_error"].get<std::string>(),
@@ -491,13 +477,13 @@ TEST(E2eTest, ReloadOverHttpAndSighup) {
   exporter.process().Signal(SIGHUP);
   EXPECT_TRUE(WaitFor(
       [&] {
-        return SampleValue(exporter.Metrics(), "joelclaw_config_last_reload_successful") == 1.0;
+        return MetricSample(exporter.Metrics(), "joelclaw_config_last_reload_successful") == 1.0;
       },
       seconds(5)))
       << exporter.Log();
   metrics = exporter.Metrics();
-  EXPECT_EQ(SampleValue(metrics, added), 1.0);
-  EXPECT_EQ(SampleValue(metrics, worker), 1.0);
+  EXPECT_EQ(MetricSample(metrics, added), 1.0);
+  EXPECT_EQ(MetricSample(metrics, worker), 1.0);
   EXPECT_TRUE(exporter.process().Running()) << exporter.Log();
 }
 

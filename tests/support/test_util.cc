@@ -263,6 +263,18 @@ CommandOutput RunCommand(const std::vector<std::string>& argv, int timeout_secon
   return result;
 }
 
+std::optional<double> MetricSample(const std::string& metrics, const std::string& series) {
+  std::istringstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return std::nullopt;
+}
+
 std::string FindProgram(const std::string& program) {
   std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
   path += ":/usr/sbin:/sbin:/usr/local/sbin";

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,10 @@ struct CommandOutput {
   std::string out;
 };
 CommandOutput RunCommand(const std::vector<std::string>& argv, int timeout_seconds = 60);
+
+/// The value of the sample written exactly as `series` (name and labels as
+/// the exporter renders them) in a /metrics body, if present.
+std::optional<double> MetricSample(const std::string& metrics, const std::string& series);
 
 /// True when `program` is found in PATH or at a sbin path.
 std::string FindProgram(const std::string& program);
