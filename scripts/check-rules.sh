@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the alerting and recording rules, their unit tests, the runbooks and
 # the dashboards, without network:
-#   1. promtool check rules (with lint) on rules/*.yml
+#   1. promtool check rules (with lint) on rules/joelclaw-*.yml
 #   2. promtool test rules on rules/tests/*.test.yml
 #   3. dashboards/*.json are what scripts/gen-dashboards.py writes
 #   4. the conventions (severity, summary, description, runbook_url, runbook
@@ -16,7 +16,7 @@ BUILD_DIR="${BUILD_DIR:-build}"
 command -v promtool >/dev/null || { echo "promtool not found (scripts/setup-deps.sh installs it)" >&2; exit 1; }
 
 echo "== promtool check rules"
-promtool check rules --lint=all --lint-fatal rules/*.yml
+promtool check rules --lint=all --lint-fatal rules/joelclaw-*.yml
 
 echo "== promtool test rules"
 promtool test rules rules/tests/*.test.yml

@@ -31,6 +31,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/exporter_process.h"
 #include "tests/support/loopback_http_server.h"
 #include "tests/support/test_util.h"
 
@@ -42,18 +43,6 @@ using std::chrono::seconds;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// "${KEY}" → value, for every key.
-std::string Substitute(std::string text, const std::map<std::string, std::string>& vars) {
-  for (const auto& [key, value] : vars) {
-    const std::string placeholder = "${" + key + "}";
-    for (size_t at = text.find(placeholder); at != std::string::npos;
-         at = text.find(placeholder, at + value.size())) {
-      text.replace(at, placeholder.size(), value);
-    }
-  }
-  return text;
-}
-
 // A loopback HTTP server whose /json answers like the worker's health
 // endpoint.
 std::unique_ptr<LoopbackHttpServer> StartWorkerServer() {
@@ -61,33 +50,6 @@ std::unique_ptr<LoopbackHttpServer> StartWorkerServer() {
   http->SetJsonBody(R"({"functionCount": 14, "status": "ok"})");
   return http;
 }
-
-// A port on 127.0.0.1 that refuses connections for as long as this lives:
-// bound but never listening, so nothing else (the exporter under test
-// picking a "free" port, say) can take it meanwhile.
-class RefusingPort {
- public:
-  RefusingPort() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::runtime_error("RefusingPort: cannot bind");
-    }
-    port_ = ntohs(addr.sin_port);
-  }
-  ~RefusingPort() { close(fd_); }
-  RefusingPort(const RefusingPort&) = delete;
-  RefusingPort& operator=(const RefusingPort&) = delete;
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 // tests/testdata/e2e/config.yaml with its ports filled in, in `dir`.
 std::string WriteFixtureConfig(const TempDir& dir, const LoopbackHttpServer& http,
@@ -98,52 +60,6 @@ std::string WriteFixtureConfig(const TempDir& dir, const LoopbackHttpServer& htt
                                    {"CLOSED_PORT", std::to_string(closed.port())}}));
   return path;
 }
-
-// The real binary on 127.0.0.1 and a free port. Start() retries on another
-// port when a parallel test took the first one.
-class ExporterProcess {
- public:
-  ExporterProcess(const TempDir& dir, std::vector<std::string> args, std::string scheme = "http")
-      : dir_(dir), args_(std::move(args)), scheme_(std::move(scheme)) {}
-
-  // True once the port accepts connections; false if the binary exited.
-  bool Start() {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = FreePort();
-      log_path_ = dir_.File("exporter-" + std::to_string(port_) + ".log");
-      std::vector<std::string> argv = {ExporterBinary(),
-                                       "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                                       "--log.level=debug"};
-      argv.insert(argv.end(), args_.begin(), args_.end());
-      process_ = std::make_unique<Subprocess>(argv, log_path_);
-      if (!process_->started()) return false;
-      bool up = WaitFor([&] { return !process_->Running() || PortOpen(port_); }, seconds(10));
-      if (up && process_->Running()) return true;
-      if (Log().find("cannot listen") == std::string::npos) return false;
-    }
-    return false;
-  }
-
-  std::string Url(const std::string& path) const {
-    return scheme_ + "://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  HttpReply Get(const std::string& path) const { return HttpGet(Url(path)); }
-  std::string Metrics() const { return Get("/metrics").body; }
-  bool WaitReady(milliseconds timeout = seconds(10)) const {
-    return WaitFor([&] { return Get("/-/ready").status == 200; }, timeout);
-  }
-  int port() const { return port_; }
-  Subprocess& process() { return *process_; }
-  std::string Log() const { return process_ ? process_->Log() : ""; }
-
- private:
-  const TempDir& dir_;
-  std::vector<std::string> args_;
-  std::string scheme_;
-  int port_ = 0;
-  std::string log_path_;
-  std::unique_ptr<Subprocess> process_;
-};
 
 bool IsVolatile(const std::string& name) {
   for (const char* prefix : {"process_", "joelclaw_host_", "joelclaw_filesystem_"}) {
@@ -203,20 +119,6 @@ std::string LineDiff(const std::string& want, const std::string& got) {
       out += "+" + b[j++] + "\n";
     } else {
       out += "-" + a[i++] + "\n";
-    }
-  }
-  return out;
-}
-
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
     }
   }
   return out;
@@ -310,19 +212,6 @@ TEST(E2eTest, StatusDocumentHasHostsChecksAndRecentFailures) {
   std::map<std::string, std::string> collectors;
   for (const nlohmann::json& c : host["collectors"]) collectors[c["name"]] = c["state"];
   EXPECT_EQ(collectors, (std::map<std::string, std::string>{{"filesystem", "ok"}, {"host", "ok"}}));
-}
-
-// Prometheus's instant query result for `query`: the first series' value.
-std::optional<double> PromQuery(int port, const std::string& query) {
-  HttpReply r = HttpGet("http://127.0.0.1:" + std::to_string(port) +
-                        "/api/v1/query?query=" + UrlEncode(query));
-  if (r.status != 200) return std::nullopt;
-  nlohmann::json doc = nlohmann::json::parse(r.body, nullptr, false);
-  if (doc.is_discarded() || doc["status"] != "success" || !doc["data"]["result"].is_array() ||
-      doc["data"]["result"].empty()) {
-    return std::nullopt;
-  }
-  return std::stod(doc["data"]["result"][0]["value"][1].get<std::string>());
 }
 
 TEST(E2eTest, RealPrometheusScrapesTheExporter) {

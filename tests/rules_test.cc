@@ -25,7 +25,6 @@ std::string Basename(const std::string& path) {
   return std::filesystem::path(path).filename().string();
 }
 
-std::vector<std::string> RuleFiles() { return SourceFiles("rules", ".yml"); }
 std::vector<std::string> RuleTestFiles() { return SourceFiles("rules/tests", ".test.yml"); }
 
 struct Rule {
@@ -37,7 +36,7 @@ struct Rule {
 /// Every rule of every file in rules/, alerts or recording rules.
 std::vector<Rule> LoadRules(bool alerts) {
   std::vector<Rule> rules;
-  for (const std::string& file : RuleFiles()) {
+  for (const std::string& file : PrometheusRuleFiles()) {
     YAML::Node doc = YAML::LoadFile(file);
     for (const YAML::Node& group : doc["groups"]) {
       for (const YAML::Node& rule : group["rules"]) {
@@ -58,7 +57,7 @@ std::string Promtool() { return FindProgram("promtool"); }
 
 TEST(RulesTest, FilesArePresent) {
   std::set<std::string> names;
-  for (const std::string& f : RuleFiles()) names.insert(Basename(f));
+  for (const std::string& f : PrometheusRuleFiles()) names.insert(Basename(f));
   EXPECT_EQ(names.count("joelclaw-alerts.yml"), 1u);
   EXPECT_EQ(names.count("joelclaw-recording.yml"), 1u);
   EXPECT_FALSE(RuleTestFiles().empty());
@@ -71,7 +70,7 @@ TEST(RulesTest, PromtoolCheckRulesAccepts) {
   if (promtool.empty())
     FAIL() << "promtool not installed (scripts/setup-deps.sh installs it)";
   std::vector<std::string> argv = {promtool, "check", "rules", "--lint=all", "--lint-fatal"};
-  for (const std::string& f : RuleFiles()) argv.push_back(f);
+  for (const std::string& f : PrometheusRuleFiles()) argv.push_back(f);
   CommandOutput out = RunCommand(argv, 60);
   EXPECT_EQ(out.exit_code, 0) << out.out;
 }

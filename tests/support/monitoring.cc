@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "tests/support/test_util.h"
+#include "yaml-cpp/yaml.h"
 
 namespace joelclaw::testing {
 
@@ -21,6 +22,65 @@ std::vector<std::string> SourceFiles(const std::string& dir, const std::string& 
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+std::vector<std::string> PrometheusRuleFiles() {
+  std::vector<std::string> files;
+  for (const std::string& path : SourceFiles("rules", ".yml")) {
+    if (std::filesystem::path(path).filename().string().rfind("joelclaw-", 0) == 0) {
+      files.push_back(path);
+    }
+  }
+  return files;
+}
+
+std::string WriteLoopbackAlertmanagerConfig(const std::string& path, const std::string& bridge_url,
+                                            const std::string& bridge_token,
+                                            const std::string& phone_url) {
+  try {
+    YAML::Node doc = YAML::LoadFile(SourceDir() + "/rules/alertmanager.yml");
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    WriteFileOrDie(dir + "/bridge-token", bridge_token + "\n", 0600);
+    WriteFileOrDie(dir + "/ntfy-token", "tk_test\n", 0600);
+    doc["route"]["group_wait"] = "1s";
+    doc["route"]["group_interval"] = "1s";
+    int rewritten = 0;
+    for (YAML::Node receiver : doc["receivers"]) {
+      const std::string name = receiver["name"].as<std::string>();
+      if (name != "inngest-bridge" && name != "family-phone") continue;
+      YAML::Node hook = receiver["webhook_configs"][0];
+      hook["url"] = name == "inngest-bridge" ? bridge_url : phone_url;
+      hook["http_config"]["authorization"]["credentials_file"] =
+          dir + (name == "inngest-bridge" ? "/bridge-token" : "/ntfy-token");
+      ++rewritten;
+    }
+    if (rewritten != 2) return "rules/alertmanager.yml lacks the inngest-bridge or family-phone webhook";
+    YAML::Emitter out;
+    out << doc;
+    WriteFileOrDie(path, std::string(out.c_str()) + "\n");
+    return "";
+  } catch (const std::exception& e) {
+    return std::string("cannot rewrite rules/alertmanager.yml: ") + e.what();
+  }
+}
+
+std::vector<std::string> WriteFastRuleFiles(const std::string& dir,
+                                            const std::string& for_duration) {
+  std::vector<std::string> written;
+  for (const std::string& file : PrometheusRuleFiles()) {
+    YAML::Node doc = YAML::LoadFile(file);
+    for (YAML::Node group : doc["groups"]) {
+      for (YAML::Node rule : group["rules"]) {
+        if (rule["alert"] && rule["for"]) rule["for"] = for_duration;
+      }
+    }
+    YAML::Emitter out;
+    out << doc;
+    const std::string path = dir + "/" + std::filesystem::path(file).filename().string();
+    WriteFileOrDie(path, std::string(out.c_str()) + "\n");
+    written.push_back(path);
+  }
+  return written;
 }
 
 std::set<std::string> SeriesNames(const std::string& expr) {

@@ -10,6 +10,24 @@ namespace joelclaw::testing {
 /// in `suffix`, sorted.
 std::vector<std::string> SourceFiles(const std::string& dir, const std::string& suffix);
 
+/// The Prometheus rule files: rules/joelclaw-*.yml, sorted (rules/ also
+/// holds alertmanager.yml, which is not a rule file).
+std::vector<std::string> PrometheusRuleFiles();
+
+/// rules/alertmanager.yml made runnable on loopback, written to `path`: the
+/// bridge receiver posts to `bridge_url` with `bridge_token`, the phone
+/// receiver to `phone_url`; group_wait, group_interval become 1s and the
+/// credentials files live next to `path`. Returns "" or a problem.
+std::string WriteLoopbackAlertmanagerConfig(const std::string& path, const std::string& bridge_url,
+                                            const std::string& bridge_token,
+                                            const std::string& phone_url);
+
+/// Every rules/joelclaw-*.yml copied into `dir` with each alert's `for:`
+/// shortened to `for_duration`, so real Prometheus fires them in seconds.
+/// Returns the written paths.
+std::vector<std::string> WriteFastRuleFiles(const std::string& dir,
+                                            const std::string& for_duration);
+
 /// The series names a PromQL expression refers to: identifiers outside
 /// quotes that start with "joelclaw_" (exported metrics) or contain ':'
 /// (recording rules). Label names and functions are not returned.
