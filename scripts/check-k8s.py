@@ -8,7 +8,7 @@ Debian bookworm packages no offline schema validator).
 1. Every YAML file under k8s/ parses, with no key repeated in a mapping.
 2. Each kustomization root (k8s/base, k8s/overlays/*) resolves like kustomize
    for the features used here (resources: files and folders,
-   configMapGenerator with files); every file it names exists, and every YAML
+   configMapGenerator with files, images); every file it names exists, and every YAML
    file under k8s/ is used by one (k8s/examples/ aside).
 3. Every object has the apiVersion of its kind, a valid name, the joelclaw
    namespace where namespaced, the required fields of its kind with their
@@ -132,7 +132,8 @@ PROBE_KEYS = {"exec", "failureThreshold", "grpc", "httpGet", "initialDelaySecond
               "terminationGracePeriodSeconds", "timeoutSeconds"}
 VOLUME_MOUNT_KEYS = {"mountPath", "mountPropagation", "name", "readOnly", "recursiveReadOnly",
                      "subPath", "subPathExpr"}
-KUSTOMIZATION_KEYS = {"apiVersion", "kind", "namespace", "resources", "configMapGenerator"}
+KUSTOMIZATION_KEYS = {"apiVersion", "kind", "namespace", "resources", "configMapGenerator",
+                      "images"}
 GENERATOR_KEYS = {"name", "files", "options"}
 
 
@@ -252,7 +253,7 @@ class Checker:
                 objs += self.resolve(path, cache, used, stack + (folder.resolve(),))
             elif path.is_file():
                 used.add(rel(path))
-                objs += [Obj(d, rel(path)) for d in self.load_file(path, cache)]
+                objs += [Obj(copy.deepcopy(d), rel(path)) for d in self.load_file(path, cache)]
             else:
                 self.fail(where, f"resource '{entry}' does not exist")
         for g in k.get("configMapGenerator") or []:
@@ -279,6 +280,16 @@ class Checker:
             meta = {"name": g["name"], "labels": get(g, "options.labels", {})}
             objs.append(Obj({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
                              "data": data}, where, generated_from=files))
+        for image in k.get("images") or []:
+            # A release tag for the exporter image (docs/install.md).
+            if not isinstance(image, dict) or set(image) - {"name", "newName", "newTag"}:
+                self.fail(where, "images: items take name, newName and newTag only")
+                continue
+            for o in objs:
+                for c in get(o.doc, "spec.template.spec.containers", []) or []:
+                    if isinstance(c, dict) and str(c.get("image", "")).split(":")[0] == image.get("name"):
+                        c["image"] = (f"{image.get('newName', image.get('name'))}:"
+                                      f"{image.get('newTag', str(c['image']).partition(':')[2])}")
         ns = k.get("namespace")
         if ns is not None:
             if ns != NAMESPACE:
