@@ -782,6 +782,11 @@ def _self_test():
         return mutate
 
     failures = [f"the committed tree: {p}" for p in Checker().run()]
+    try:
+        gen.load_all("a: 1\nb: 2\na: 3\n")
+        failures.append("a repeated key was not reported")
+    except gen.yaml.YAMLError:
+        pass
     for kind, name, change, needle in cases:
         if not any(needle in p for p in Checker().run(mutation(kind, name, change))):
             failures.append(f"a broken {kind} was not reported as '{needle}'")
@@ -801,7 +806,7 @@ def _self_test():
         gen.rule_files = real_rule_files
     for f in failures:
         print(f"self-test: {f}", file=sys.stderr)
-    total = len(cases) + 1
+    total = len(cases) + 2
     print(f"self-test: {total - len(failures)} of {total} breaks reported")
     return 1 if failures else 0
 

@@ -27,7 +27,9 @@ python3 scripts/gen-dashboards.py --check
 echo "  SUCCESS"
 
 echo "== k8s PrometheusRules and dashboard ConfigMaps up to date"
-python3 scripts/gen-k8s.py --check
+# Debian's python3 has PyYAML (python3-yaml); a pyenv python3 may not.
+py=/usr/bin/python3; [[ -x $py ]] || py=python3
+"$py" scripts/gen-k8s.py --check
 echo "  SUCCESS"
 
 if [[ "${SKIP_GTEST:-0}" == 1 ]]; then

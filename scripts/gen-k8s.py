@@ -22,7 +22,11 @@ and so the CTest k8s_manifests, runs it). Python 3 standard library and PyYAML
 import pathlib
 import sys
 
-import yaml
+try:
+    import yaml
+except ImportError:
+    sys.exit(f"PyYAML is missing for {sys.executable}: install Debian's python3-yaml "
+             "(scripts/setup-deps.sh) and run this with /usr/bin/python3")
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "k8s" / "base" / "generated"
@@ -34,9 +38,10 @@ DASHBOARD_LABEL = {"grafana_dashboard": "1"}
 GRAFANA_FOLDER = "joelclaw"
 
 
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key repeated in one mapping (PyYAML keeps
-    the last one silently; the API server and kustomize would disagree)."""
+class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader (libyaml's parser where PyYAML has it) that rejects a key
+    repeated in one mapping (PyYAML keeps the last one silently; the API
+    server and kustomize would disagree)."""
 
     def construct_mapping(self, node, deep=False):
         seen = {}
