@@ -173,7 +173,8 @@ def main(argv):
                 fail(f"{unit} was not installed")
             else:
                 check_unit(unit, binary, config)
-            if not gpu.exists() or gpu.read_bytes() != (ROOT / "packaging/systemd/gpu.conf").read_bytes():
+            source = ROOT / "packaging" / "systemd" / "gpu.conf"
+            if not gpu.exists() or gpu.read_bytes() != source.read_bytes():
                 fail(f"{gpu} is missing or differs from packaging/systemd/gpu.conf")
         elif service == "launchd":
             plist_dir = pathlib.Path(values.get("JOELCLAW_LAUNCHD_DIR", ""))

@@ -240,8 +240,10 @@ class Checker:
             self.fail(where, "expected one mapping")
             return []
         k = docs[0]
-        if k.get("apiVersion") != "kustomize.config.k8s.io/v1beta1" or k.get("kind") != "Kustomization":
-            self.fail(where, "apiVersion/kind must be kustomize.config.k8s.io/v1beta1 Kustomization")
+        if (k.get("apiVersion"), k.get("kind")) != ("kustomize.config.k8s.io/v1beta1",
+                                                   "Kustomization"):
+            self.fail(where, "apiVersion/kind must be "
+                             "kustomize.config.k8s.io/v1beta1 Kustomization")
         for key in k:
             if key not in KUSTOMIZATION_KEYS:
                 self.fail(where, f"key '{key}' is not one check-k8s.py understands "
@@ -270,7 +272,8 @@ class Checker:
                 path = folder / file
                 key = key or path.name
                 if not path.is_file():
-                    self.fail(where, f"configMapGenerator '{g['name']}': file '{file}' does not exist")
+                    self.fail(where, f"configMapGenerator '{g['name']}': file '{file}' "
+                                     "does not exist")
                     continue
                 used.add(rel(path))
                 data[key] = path.read_text()
@@ -287,7 +290,8 @@ class Checker:
                 continue
             for o in objs:
                 for c in get(o.doc, "spec.template.spec.containers", []) or []:
-                    if isinstance(c, dict) and str(c.get("image", "")).split(":")[0] == image.get("name"):
+                    name = str(c.get("image", "")).split(":")[0] if isinstance(c, dict) else None
+                    if name == image.get("name"):
                         c["image"] = (f"{image.get('newName', image.get('name'))}:"
                                       f"{image.get('newTag', str(c['image']).partition(':')[2])}")
         ns = k.get("namespace")
@@ -387,15 +391,16 @@ class Checker:
         if o.kind == "Deployment":
             c = pod["containers"][0]
             spool = self.mount_at(c, SPOOL_DIR)
-            if spool is None or not ({"emptyDir", "persistentVolumeClaim"} & set(volumes.get(spool, {}))):
-                self.fail(where, f"needs an emptyDir or persistentVolumeClaim mounted at {SPOOL_DIR} "
+            if not self.writable(volumes, spool):
+                self.fail(where, f"needs an emptyDir or persistentVolumeClaim at {SPOOL_DIR} "
                                  "(the bridge spool)")
         if o.kind == "DaemonSet":
             self.check_gpu_pod(where, pod)
 
     def check_gpu_pod(self, where, pod):
         selected = get(pod, "nodeSelector", {}).get("nvidia.com/gpu.present") == "true"
-        for term in get(pod, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms", []) or []:
+        required = "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        for term in get(pod, f"{required}.nodeSelectorTerms", []) or []:
             for e in term.get("matchExpressions") or []:
                 if e.get("key") == "nvidia.com/gpu.present" and e.get("operator") == "In" and \
                         e.get("values") == ["true"]:
@@ -412,6 +417,11 @@ class Checker:
                 if "nvidia.com/gpu" in (get(c, f"resources.{part}") or {}):
                     self.fail(where, "must not request nvidia.com/gpu: that takes a GPU away "
                                      "from the workloads")
+
+    @staticmethod
+    def writable(volumes, name):
+        return name is not None and bool(
+            {"emptyDir", "persistentVolumeClaim"} & set(volumes.get(name, {})))
 
     def mount_at(self, container, path):
         for m in container.get("volumeMounts") or []:
@@ -515,8 +525,7 @@ class Checker:
                 self.fail(where, f"bridge.{key}: Secret {secret} has no key {name!r} in "
                                  "k8s/examples/ (the documented shape)")
         spool = bridge.get("spool_dir")
-        vol = self.mount_at(c, spool)
-        if vol is None or not ({"emptyDir", "persistentVolumeClaim"} & set(volumes.get(vol, {}))):
+        if not self.writable(volumes, self.mount_at(c, spool)):
             self.fail(where, f"bridge.spool_dir {spool!r} is not a writable volume")
 
     # -- references ----------------------------------------------------------
@@ -571,7 +580,7 @@ class Checker:
             have = grants.get(sa, set())
             for scope, group, res in need:
                 for verb in ("get", "list"):
-                    if (scope, group, res, verb) not in have and ("*", group, res, verb) not in have:
+                    if not {(scope, group, res, verb), ("*", group, res, verb)} & have:
                         self.fail(o.where(), f"ServiceAccount {sa} may not {verb} {res} "
                                              f"({'cluster' if scope == '*' else scope}); the "
                                              "kubernetes collector reads them")
@@ -594,8 +603,8 @@ class Checker:
         for m in (o for o in objs if o.kind == "ServiceMonitor"):
             self.check_release_label(m)
             sel = m.doc["spec"]["selector"]["matchLabels"]
-            matched = [s for s in services
-                       if all(get(s.doc, "metadata.labels", {}).get(k) == v for k, v in sel.items())]
+            matched = [s for s in services if all(
+                get(s.doc, "metadata.labels", {}).get(k) == v for k, v in sel.items())]
             if not matched:
                 self.fail(m.where(), "spec.selector matches no Service of this build")
             if NAMESPACE not in (get(m.doc, "spec.namespaceSelector.matchNames") or []):
@@ -650,8 +659,8 @@ class Checker:
                     self.fail(o.where(), "use stringData with REPLACE_ME placeholders, not data")
                 for key, value in (d.get("stringData") or {}).items():
                     if value != "REPLACE_ME":
-                        self.fail(o.where(), f"stringData.{key} must be the placeholder REPLACE_ME, "
-                                             "never a real value")
+                        self.fail(o.where(), f"stringData.{key} must be the placeholder "
+                                             "REPLACE_ME, never a real value")
                 keys[o.name] = set(d.get("stringData") or {})
         return keys
 
@@ -742,13 +751,17 @@ def _self_test():
          "resources.limits.cpu must be set"),
         ("Deployment", None, lambda d: container(d).update(readinessprobe={}),
          "unknown key 'readinessprobe'"),
-        ("DaemonSet", None, lambda d: pod(d).update(hostNetwork=True), "hostNetwork must not be set"),
-        ("DaemonSet", None, lambda d: pod(d)["volumes"].append({"name": "dev", "hostPath": {"path": "/dev"}}),
+        ("DaemonSet", None, lambda d: pod(d).update(hostNetwork=True),
+         "hostNetwork must not be set"),
+        ("DaemonSet", None,
+         lambda d: pod(d)["volumes"].append({"name": "dev", "hostPath": {"path": "/dev"}}),
          "hostPath is not allowed"),
         ("Deployment", None, lambda d: pod(d)["volumes"][2].pop("emptyDir"), "the bridge spool"),
         ("DaemonSet", None, lambda d: pod(d).pop("nodeSelector"), "nvidia.com/gpu.present"),
-        ("DaemonSet", None, lambda d: pod(d).pop("tolerations"), "tolerate the nvidia.com/gpu taint"),
-        ("DaemonSet", None, lambda d: pod(d).pop("runtimeClassName"), "runtimeClassName must be nvidia"),
+        ("DaemonSet", None, lambda d: pod(d).pop("tolerations"),
+         "tolerate the nvidia.com/gpu taint"),
+        ("DaemonSet", None, lambda d: pod(d).pop("runtimeClassName"),
+         "runtimeClassName must be nvidia"),
         ("Role", None, lambda d: d["rules"][1].update(resources=["deployments"]),
          "may not get statefulsets"),
         ("ClusterRole", None, lambda d: d["rules"][0]["verbs"].append("delete"),
@@ -760,7 +773,8 @@ def _self_test():
          'label grafana_dashboard must be "1"'),
         ("Service", "joelclaw-exporter", lambda d: d["spec"]["selector"].update(app="other"),
          "spec.selector matches no workload"),
-        ("ServiceMonitor", "joelclaw-exporter", lambda d: d["spec"]["endpoints"][0].update(port="metrics"),
+        ("ServiceMonitor", "joelclaw-exporter",
+         lambda d: d["spec"]["endpoints"][0].update(port="metrics"),
          "endpoint port metrics is not a port"),
         ("ServiceMonitor", "joelclaw-exporter", lambda d: d["spec"].pop("jobLabel"),
          "spec.jobLabel must name a label"),
