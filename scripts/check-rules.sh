@@ -3,7 +3,8 @@
 # the dashboards, without network:
 #   1. promtool check rules (with lint) on rules/joelclaw-*.yml
 #   2. promtool test rules on rules/tests/*.test.yml
-#   3. dashboards/*.json are what scripts/gen-dashboards.py writes
+#   3. dashboards/*.json are what scripts/gen-dashboards.py writes, and
+#      k8s/base/generated/ what scripts/gen-k8s.py writes from rules/ and dashboards/
 #   4. the conventions (severity, summary, description, runbook_url, runbook
 #      sections, recording rule names, test coverage, dashboard uids, variables,
 #      units, every panel query parsing): the RulesTest.* and DashboardsTest.*
@@ -23,6 +24,12 @@ promtool test rules rules/tests/*.test.yml
 
 echo "== dashboards up to date"
 python3 scripts/gen-dashboards.py --check
+echo "  SUCCESS"
+
+echo "== k8s PrometheusRules and dashboard ConfigMaps up to date"
+# Debian's python3 has PyYAML (python3-yaml); a pyenv python3 may not.
+py=/usr/bin/python3; [[ -x $py ]] || py=python3
+"$py" scripts/gen-k8s.py --check
 echo "  SUCCESS"
 
 if [[ "${SKIP_GTEST:-0}" == 1 ]]; then
