@@ -9,6 +9,7 @@
 #include "exporter/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/fake_kube_api.h"
 #include "tests/support/loopback_http_server.h"
 #include "tests/support/real_servers.h"
 #include "tests/support/test_util.h"
@@ -18,7 +19,6 @@ namespace {
 
 using testing::ClosedPort;
 using testing::LoopbackHttpServer;
-using testing::LoopbackTls;
 using testing::MakeTestPki;
 using testing::ReadFileOrDie;
 using testing::TempDir;
@@ -244,28 +244,14 @@ TEST(KubeconfigTest, InCluster) {
 
 constexpr char kToken[] = "s3cr3t-exporter-token";
 
-std::string Base64File(const std::string& path) {
-  testing::CommandOutput out = testing::RunCommand({"base64", "-w0", path});
-  EXPECT_EQ(out.exit_code, 0);
-  return out.out;
-}
-
 class KubeApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Result<TestPki> pki = MakeTestPki(dir_);
     ASSERT_TRUE(pki.ok()) << pki.status().message();
     pki_ = *pki;
-    server_ = std::make_unique<LoopbackHttpServer>(
-        LoopbackTls{pki_.leaf_cert_path, pki_.leaf_key_path, pki_.ca_cert_path});
+    server_ = testing::StartFakeKubeApi(pki_, kToken);
     ASSERT_TRUE(server_->ok());
-    server_->SetRoute("/api/v1/nodes", 200, Fixture("nodes.json"));
-    server_->SetRoute("/api/v1/namespaces/joelclaw/pods", 200, Fixture("pods-joelclaw.json"));
-    server_->SetRoute("/apis/apps/v1/namespaces/joelclaw/deployments", 200,
-                      Fixture("deployments-joelclaw.json"));
-    server_->SetRoute("/apis/apps/v1/namespaces/joelclaw/statefulsets", 200,
-                      Fixture("statefulsets-joelclaw.json"));
-    server_->RequireAuth(kToken);
   }
 
   // A kubeconfig with a token user and the CA as a file, like
@@ -279,21 +265,6 @@ class KubeApiTest : public ::testing::Test {
                              "\ncontexts:\n- name: exporter\n  context: {cluster: joelclaw, user: "
                              "exporter}\nusers:\n- name: exporter\n  user:\n    token: " + token +
                              "\n");
-    return path;
-  }
-
-  // The shape `talosctl kubeconfig` writes: everything inline, base64.
-  std::string TalosKubeconfig(const std::string& server) {
-    const std::string path = dir_.File("kubeconfig-talos");
-    WriteFileOrDie(path, "apiVersion: v1\nkind: Config\nclusters:\n- name: joelclaw\n  cluster:\n"
-                         "    server: " + server + "\n    certificate-authority-data: " +
-                             Base64File(pki_.ca_cert_path) +
-                             "\nusers:\n- name: admin@joelclaw\n  user:\n"
-                             "    client-certificate-data: " + Base64File(pki_.client_cert_path) +
-                             "\n    client-key-data: " + Base64File(pki_.client_key_path) +
-                             "\ncontexts:\n- context:\n    cluster: joelclaw\n    namespace: default\n"
-                             "    user: admin@joelclaw\n  name: admin@joelclaw\n"
-                             "current-context: admin@joelclaw\n");
     return path;
   }
 
@@ -408,7 +379,7 @@ TEST_F(KubeApiTest, BearerTokenKubeconfig) {
 
 TEST_F(KubeApiTest, TalosClientCertificateKubeconfig) {
   CollectOutput out;
-  Status s = Collect(WithKubeconfig(TalosKubeconfig(server_->Url(""))), &out);
+  Status s = Collect(WithKubeconfig(testing::WriteTalosKubeconfig(dir_, server_->Url(""), pki_)), &out);
   ASSERT_TRUE(s.ok()) << s.message();
   // Authenticated by the certificate alone, like a Talos admin kubeconfig.
   EXPECT_EQ(server_->LastClientCertName("/api/v1/nodes"), "admin");
