@@ -333,8 +333,10 @@ class KubernetesCollector : public Collector {
                   {{"node", n.name}, {"condition", type}, {"status", std::string(label)}},
                   value == api_status ? 1 : 0);
         }
-        // Ready should be True, the pressure conditions False.
-        if ((type == "Ready") != (value == "True")) bad.push_back(type + "=" + value);
+        // Ready should be True; the pressure conditions (and those of
+        // node-problem-detector) should be False.
+        const bool healthy = type == "Ready" ? value == "True" : value == "False";
+        if (!healthy) bad.push_back(type + "=" + value);
       }
       list.push_back({{"node", n.name},
                       {"ready", n.ready},
