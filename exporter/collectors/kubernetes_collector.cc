@@ -451,7 +451,10 @@ Result<std::unique_ptr<Collector>> ParseKubernetesCollector(const YAML::Node& no
   (void)host;  // Global: one cluster view per exporter.
   const std::string what = "kubernetes";
   Status s = ctx.CheckMap(node, what,
-                          {"kubeconfig", "context", "in_cluster", "namespaces", "max_body_bytes"});
+                          {"kubeconfig", "context", "in_cluster", "namespaces", "max_body_bytes",
+                           // Read by the config loader (ParseTiming), for this
+                           // collector's schedule.
+                           "interval", "timeout"});
   if (!s.ok()) return s;
   KubernetesOptions o;
   if (!(s = ctx.GetString(node, what, "kubeconfig", false, &o.kubeconfig)).ok()) return s;

@@ -100,6 +100,7 @@ std::unique_ptr<Collector> NewKubernetesCollector(KubernetesOptions options);
 ///     context: admin@joelclaw      # optional
 ///     namespaces: [joelclaw]
 ///     max_body_bytes: 16777216     # optional
+///     interval: 1m, timeout: 10s   # optional, read by the config loader
 /// The kubeconfig is read on every run (not at config load), so a broken
 /// one fails the collector with a sentence, not the config. `host` is "".
 Result<std::unique_ptr<Collector>> ParseKubernetesCollector(const YAML::Node& node,

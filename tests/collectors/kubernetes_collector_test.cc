@@ -533,8 +533,14 @@ TEST(KubeConfigSectionTest, ParsesIntoOneGlobalCollector) {
   ASSERT_EQ((*cfg)->collectors.size(), 1u);
   EXPECT_EQ((*cfg)->collectors[0].name, "kubernetes");
   EXPECT_EQ((*cfg)->collectors[0].host, "");
-  cfg = ParseConfig("kubernetes: {in_cluster: true, namespaces: [joelclaw]}\n", "c.yaml");
-  EXPECT_TRUE(cfg.ok()) << cfg.status().message();
+  EXPECT_EQ((*cfg)->collectors[0].interval, Duration(30000));  // The built-in defaults.
+  EXPECT_EQ((*cfg)->collectors[0].timeout, Duration(5000));
+  cfg = ParseConfig("kubernetes: {in_cluster: true, namespaces: [joelclaw], interval: 1m, "
+                    "timeout: 10s}\n",
+                    "c.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  EXPECT_EQ((*cfg)->collectors[0].interval, Duration(60000));
+  EXPECT_EQ((*cfg)->collectors[0].timeout, Duration(10000));
 }
 
 }  // namespace
