@@ -16,7 +16,9 @@ double Value(const std::string& metrics, const std::string& series) {
 }
 
 const nlohmann::json* KubeCollector(const nlohmann::json& status) {
-  for (const nlohmann::json& c : status.value("collectors", nlohmann::json::array())) {
+  auto list = status.find("collectors");  // Global collectors.
+  if (list == status.end() || !list->is_array()) return nullptr;
+  for (const nlohmann::json& c : *list) {
     if (c.value("name", "") == "kubernetes") return &c;
   }
   return nullptr;
