@@ -123,6 +123,11 @@ LoopbackHttpServer::LoopbackHttpServer(std::optional<LoopbackTls> tls) {
       }
       SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(tls->client_ca_path.c_str()));
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      // Clients resume sessions on their next connection; with client
+      // verification OpenSSL refuses that ("internal error" alert) unless
+      // sessions have a context.
+      static constexpr unsigned char kSessionContext[] = "joelclaw-loopback";
+      SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
     }
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     ssl_ctx_ = ctx;
