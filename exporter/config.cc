@@ -135,6 +135,28 @@ Status ParseCommands(const YAML::Node& node, ConfigContext& ctx) {
 }
 
 // `names` maps each check name seen in this host to its line.
+// The optional `interval` and `timeout` of a check or a collector section
+// (defaults from `defaults`); the timeout must be shorter than the interval.
+Status ParseTiming(const YAML::Node& node, const ConfigContext& ctx, const std::string& what,
+                   Duration* interval, Duration* timeout) {
+  *interval = ctx.default_interval();
+  *timeout = ctx.default_timeout();
+  if (!node.IsMap()) return Status::Ok();
+  Status s;
+  if (!(s = ctx.GetDuration(node, what, "interval", interval)).ok()) return s;
+  if (!(s = ctx.GetDuration(node, what, "timeout", timeout)).ok()) return s;
+  if (*timeout >= *interval) {
+    const bool has_timeout = node["timeout"] && !node["timeout"].IsNull();
+    const bool has_interval = node["interval"] && !node["interval"].IsNull();
+    return ctx.Error(has_timeout ? node["timeout"] : has_interval ? node["interval"] : node,
+                     what + ": timeout " + FormatDuration(*timeout) +
+                         (has_timeout ? "" : " (from defaults)") +
+                         " must be shorter than interval " + FormatDuration(*interval) +
+                         (has_interval ? "" : " (from defaults)"));
+  }
+  return Status::Ok();
+}
+
 Status ParseCheck(const YAML::Node& node, size_t index, const std::string& host,
                   const ConfigContext& ctx, std::map<std::string, int>* names, Config* cfg) {
   const std::string numbered = "host '" + host + "': check #" + std::to_string(index + 1);
@@ -156,19 +178,7 @@ Status ParseCheck(const YAML::Node& node, size_t index, const std::string& host,
     return ctx.Error(node["name"], "host '" + host + "' already has a check named '" + spec.name +
                                        "' (line " + std::to_string(seen->second) + ")");
   }
-  spec.interval = ctx.default_interval();
-  spec.timeout = ctx.default_timeout();
-  if (!(s = ctx.GetDuration(node, what, "interval", &spec.interval)).ok()) return s;
-  if (!(s = ctx.GetDuration(node, what, "timeout", &spec.timeout)).ok()) return s;
-  if (spec.timeout >= spec.interval) {
-    const bool has_timeout = node["timeout"] && !node["timeout"].IsNull();
-    const bool has_interval = node["interval"] && !node["interval"].IsNull();
-    return ctx.Error(has_timeout ? node["timeout"] : has_interval ? node["interval"] : node,
-                     what + ": timeout " + FormatDuration(spec.timeout) +
-                         (has_timeout ? "" : " (from defaults)") +
-                         " must be shorter than interval " + FormatDuration(spec.interval) +
-                         (has_interval ? "" : " (from defaults)"));
-  }
+  if (!(s = ParseTiming(node, ctx, what, &spec.interval, &spec.timeout)).ok()) return s;
   const ProbeKind* kind = nullptr;
   Entry probe_entry;
   for (const auto& kv : node) {  // In file order, to name the second one.
@@ -284,8 +294,13 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
     Result<std::unique_ptr<Collector>> c = k.parse(section.value, ctx, "");
     if (!c.ok()) return c.status();
     if (*c == nullptr) continue;
-    cfg->collectors.push_back({"", std::string(k.name), ctx.default_interval(),
-                               ctx.default_timeout(),
+    // A collector whose parser accepts `interval`/`timeout` (the rest reject
+    // them as unknown keys) runs on its own schedule.
+    Duration interval, timeout;
+    if (!(s = ParseTiming(section.value, ctx, std::string(k.key), &interval, &timeout)).ok()) {
+      return s;
+    }
+    cfg->collectors.push_back({"", std::string(k.name), interval, timeout,
                                std::shared_ptr<Collector>(std::move(c).value())});
   }
   if (cfg->checks.empty() && cfg->collectors.empty()) {

@@ -2,6 +2,7 @@
 
 #include "exporter/collectors/filesystem_collector.h"
 #include "exporter/collectors/host_collector.h"
+#include "exporter/collectors/kubernetes_collector.h"
 #include "exporter/collectors/launchd_collector.h"
 #include "exporter/collectors/remote_filesystem_collector.h"
 #include "exporter/collectors/systemd_collector.h"
@@ -32,6 +33,7 @@ constexpr CollectorKind kCollectorKinds[] = {
      ParseRemoteFilesystemCollector},
     {"systemd", CollectorScope::kHost, "systemd", ParseSystemdCollector},
     {"tailscale", CollectorScope::kGlobal, "tailscale", ParseTailscaleCollector},
+    {"kubernetes", CollectorScope::kGlobal, "kubernetes", ParseKubernetesCollector},
 };
 
 }  // namespace

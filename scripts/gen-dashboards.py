@@ -547,6 +547,77 @@ def tailscale():
                      panels, extra_vars=[peer_var])
 
 
+def kubernetes():
+    # Global collector: no host label; the cluster is whatever the exporter's
+    # kubeconfig points at.
+    ns = 'namespace=~"$namespace"'
+    ready_not = [{"type": "value", "options": {
+        "0": {"text": "not ready", "color": "red", "index": 0},
+        "1": {"text": "ready", "color": "green", "index": 1}}}]
+    restarts15 = f"increase(joelclaw_kube_container_restarts_total{{{ns}}}[15m])"
+    desired = f'joelclaw_kube_workload_replicas{{{ns},state="desired"}}'
+    ready = f'joelclaw_kube_workload_replicas{{{ns},state="ready"}}'
+    panels = [
+        row("Cluster"),
+        stat("API reachable", 'joelclaw_collector_success{collector="kubernetes"}',
+             mappings=OK_FAILED, thresholds=RED_GREEN, w=4,
+             description="Whether the last run of the kubernetes collector read the API "
+                         "(JoelclawKubeApiUnreachable); the reason is in /api/v1/status."),
+        stat("Nodes ready", "count(joelclaw_kube_node_ready == 1) or vector(0)",
+             thresholds=steps("green"), w=4),
+        stat("Nodes not ready", "count(joelclaw_kube_node_ready == 0) or vector(0)", w=4,
+             description="Ready condition not True (JoelclawKubeNodeNotReady after 5m)."),
+        stat("Pods not ready",
+             f"count(joelclaw_kube_pod_ready{{{ns}}} == 0) or vector(0)", w=4,
+             thresholds=steps("green", ("orange", 1)),
+             description="Includes finished Job pods, which are never ready."),
+        stat("Containers crash-looping",
+             f'count(joelclaw_kube_container_waiting{{{ns},reason="CrashLoopBackOff"}} == 1) '
+             f"or vector(0)", w=4,
+             description="Waiting in CrashLoopBackOff (JoelclawKubePodCrashLooping)."),
+        stat("Workloads short of replicas",
+             f"count({ready} < on (instance, job, namespace, kind, name) "
+             f"group_left {desired}) or vector(0)", w=4,
+             description="Deployments and StatefulSets with fewer ready than desired replicas "
+                         "(JoelclawKubeWorkloadReplicasNotReady)."),
+        row("Nodes"),
+        table("Nodes", [
+            ("ready", "joelclaw_kube_node_ready * on (instance, job, node) group_left "
+                      "(os_image, kubelet_version, talos_version) joelclaw_kube_node_info",
+             "none", ready_not, True),
+            ("cordoned", "joelclaw_kube_node_unschedulable", "none", None, False),
+        ], keep=["node", "talos_version", "kubelet_version", "os_image", "instance"], h=6,
+            description="Every node with its Talos version (from osImage) and kubelet version."),
+        state_timeline("Node ready", "joelclaw_kube_node_ready", "{{node}}", ready_not, w=12, h=6),
+        state_timeline("Node conditions (not as expected)",
+                       'joelclaw_kube_node_condition{condition!="Ready",status!="false"} == 1',
+                       "{{node}} {{condition}}={{status}}", None, w=12, h=6),
+        row("Workloads"),
+        table("Deployments and StatefulSets", [
+            ("desired", desired, "none", None, False),
+            ("ready", ready, "none", None, False),
+            ("all ready", f"{ready} >= bool on (instance, job, namespace, kind, name) "
+                          f"group_left {desired}", "none", OK_FAILED, True),
+        ], keep=["namespace", "kind", "name", "instance"], h=8,
+            description="Desired (spec.replicas) and ready replicas of each workload."),
+        row("Pods"),
+        state_timeline("Pod ready", f"joelclaw_kube_pod_ready{{{ns}}}", "{{namespace}}/{{pod}}",
+                       ready_not, w=24),
+        timeseries("Container restarts in 15m", [target(restarts15, "{{pod}} / {{container}}")],
+                   "none", threshold_line=steps("green", ("red", 3))),
+        timeseries("Containers waiting, by reason",
+                   [target(f"sum by (reason) (joelclaw_kube_container_waiting{{{ns}}})",
+                           "{{reason}}")], "none", min_=0,
+                   description="CrashLoopBackOff and the image pull reasons need a person; "
+                               "ContainerCreating and PodInitializing are normal for a while."),
+    ]
+    ns_var = query_var("namespace", "Namespace", "label_values(joelclaw_kube_pod_ready, namespace)")
+    return dashboard("joelclaw-kubernetes", "joelclaw / Kubernetes (Talos)",
+                     "The Talos Kubernetes cluster as the exporter reads its API: nodes and Talos "
+                     "versions, pods, restarts, workloads (Inngest, Qdrant, Redis).",
+                     panels, extra_vars=[ns_var])
+
+
 DASHBOARDS = {
     "joelclaw-overview.json": overview,
     "joelclaw-launchd.json": launchd,
@@ -554,6 +625,7 @@ DASHBOARDS = {
     "joelclaw-exporter.json": exporter,
     "joelclaw-tailscale.json": tailscale,
     "joelclaw-systemd.json": systemd,
+    "joelclaw-kubernetes.json": kubernetes,
 }
 
 

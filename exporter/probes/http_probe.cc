@@ -32,25 +32,6 @@ struct HttpOptions {
   std::optional<JsonCheck> json;
 };
 
-struct BodySink {
-  std::string data;
-  size_t limit = 0;
-  bool overflow = false;
-};
-
-size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
-  auto* sink = static_cast<BodySink*>(userdata);
-  size_t n = size * nmemb;
-  if (sink->data.size() + n > sink->limit) {
-    // Returning short aborts the transfer (CURLE_WRITE_ERROR): a 100 MB
-    // body costs at most the cap, not the whole download.
-    sink->overflow = true;
-    return 0;
-  }
-  sink->data.append(ptr, n);
-  return n;
-}
-
 std::string FormatNumber(double v) {
   if (std::floor(v) == v && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   char buf[64];
@@ -65,23 +46,9 @@ class HttpProbe : public Probe {
   ProbeResult Run(const ProbeContext& ctx) override {
     std::string token;
     if (!opts_.bearer_token_file.empty()) {
-      Result<std::string> t = ctx.env->ReadFile(opts_.bearer_token_file, 16384);
+      Result<std::string> t = ReadBearerToken(ctx.env, opts_.bearer_token_file);
       if (!t.ok()) return ProbeResult::Fail(FailureReason::kError, t.status().message());
       token = *t;
-      while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-        token.pop_back();
-      }
-      // An empty token would silently send no Authorization at all, and a
-      // line break would end the header and start another.
-      if (token.empty()) {
-        return ProbeResult::Fail(FailureReason::kError,
-                                 "bearer token file " + opts_.bearer_token_file + " is empty");
-      }
-      if (token.find_first_of("\r\n") != std::string::npos) {
-        return ProbeResult::Fail(FailureReason::kError, "bearer token file " +
-                                                            opts_.bearer_token_file +
-                                                            " has more than one line");
-      }
     }
     CURL* c = curl_easy_init();
     if (c == nullptr) return ProbeResult::Fail(FailureReason::kError, "curl_easy_init failed");
@@ -107,7 +74,7 @@ class HttpProbe : public Probe {
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, opts_.max_redirects);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "joelclaw_exporter");
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteCappedBody);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(opts_.max_body_bytes));
     if (headers != nullptr) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);

@@ -133,6 +133,32 @@ CURLcode PerformWithDeadline(CURL* easy, const ProbeContext& ctx) {
   return rc;
 }
 
+size_t WriteCappedBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
+  auto* sink = static_cast<BodySink*>(userdata);
+  size_t n = size * nmemb;
+  if (sink->data.size() + n > sink->limit) {
+    // Returning short aborts the transfer (CURLE_WRITE_ERROR).
+    sink->overflow = true;
+    return 0;
+  }
+  sink->data.append(ptr, n);
+  return n;
+}
+
+Result<std::string> ReadBearerToken(Env* env, const std::string& path) {
+  Result<std::string> t = env->ReadFile(path, 16384);
+  if (!t.ok()) return t.status();
+  std::string token = *t;
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  if (token.empty()) return Status::Error("bearer token file " + path + " is empty");
+  if (token.find_first_of("\r\n") != std::string::npos) {
+    return Status::Error("bearer token file " + path + " has more than one line");
+  }
+  return token;
+}
+
 double ParseCertInfoTime(const std::string& text) {
   size_t start = text.find_first_not_of(' ');
   if (start == std::string::npos) return -1;

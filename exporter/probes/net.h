@@ -39,6 +39,24 @@ CURLcode RunTransfer(CURLM* multi, CURL* easy, const ProbeContext& ctx);
 /// transfers whose connection is not used afterwards.
 CURLcode PerformWithDeadline(CURL* easy, const ProbeContext& ctx);
 
+/// A response body collected by libcurl up to a cap. Use WriteCappedBody as
+/// CURLOPT_WRITEFUNCTION with a BodySink* as CURLOPT_WRITEDATA: past `limit`
+/// bytes it sets `overflow` and aborts the transfer (CURLE_WRITE_ERROR), so a
+/// huge body costs at most the cap. Owned by one transfer; not thread-safe.
+struct BodySink {
+  std::string data;
+  size_t limit = 0;
+  bool overflow = false;
+};
+size_t WriteCappedBody(char* ptr, size_t size, size_t nmemb, void* userdata);
+
+/// Reads a bearer token file through `env`: trailing whitespace dropped; an
+/// empty file or one with more than one line is an error (an empty token
+/// would silently send no Authorization at all, and a line break would end
+/// the header and start another). Re-read on every run, so rotated tokens
+/// (Kubernetes service accounts) are picked up.
+Result<std::string> ReadBearerToken(Env* env, const std::string& path);
+
 /// TLS settings for a connection.
 struct TlsOptions {
   bool enabled = false;

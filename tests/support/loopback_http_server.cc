@@ -6,6 +6,9 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +33,7 @@ std::string ReasonPhrase(int status) {
     case 200: return "OK";
     case 302: return "Found";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -46,9 +50,88 @@ std::string Response(int status, const std::string& body,
          "\r\nConnection: close\r\n" + extra_headers + "\r\n" + body;
 }
 
+// What kube-apiserver answers a request without valid credentials.
+constexpr char kUnauthorizedStatus[] =
+    "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+    "\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}";
+
+bool HasPrefixPath(const std::string& path, const std::string& base) {
+  return path == base || path.rfind(base + "/", 0) == 0;
+}
+
 }  // namespace
 
-LoopbackHttpServer::LoopbackHttpServer() {
+// Reads and writes go through here so that every path of the server works
+// the same over TLS. On EAGAIN `want` says which readiness to wait for (a
+// TLS read may need the socket writable, and the other way round).
+struct LoopbackHttpServer::Conn {
+  int fd = -1;
+  SSL* ssl = nullptr;
+  short want = POLLIN;
+  std::string client_cn;  // Of a verified client certificate.
+
+  ssize_t Recv(char* buf, size_t n) {
+    if (ssl == nullptr) {
+      ssize_t got = recv(fd, buf, n, 0);
+      if (got < 0) want = POLLIN;
+      return got;
+    }
+    return Finish(SSL_read(ssl, buf, static_cast<int>(n)));
+  }
+  ssize_t Send(const char* buf, size_t n) {
+    if (ssl == nullptr) {
+      ssize_t sent = send(fd, buf, n, MSG_NOSIGNAL);
+      if (sent < 0) want = POLLOUT;
+      return sent;
+    }
+    return Finish(SSL_write(ssl, buf, static_cast<int>(n)));
+  }
+  ssize_t Finish(int r) {
+    if (r > 0) return r;
+    switch (SSL_get_error(ssl, r)) {
+      case SSL_ERROR_WANT_READ:
+        want = POLLIN;
+        errno = EAGAIN;
+        return -1;
+      case SSL_ERROR_WANT_WRITE:
+        want = POLLOUT;
+        errno = EAGAIN;
+        return -1;
+      case SSL_ERROR_ZERO_RETURN:
+        return 0;
+      default:
+        ERR_clear_error();
+        errno = ECONNRESET;
+        return -1;
+    }
+  }
+};
+
+LoopbackHttpServer::LoopbackHttpServer(std::optional<LoopbackTls> tls) {
+  if (tls) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == nullptr ||
+        SSL_CTX_use_certificate_chain_file(ctx, tls->cert_path.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, tls->key_path.c_str(), SSL_FILETYPE_PEM) != 1) {
+      if (ctx != nullptr) SSL_CTX_free(ctx);
+      return;
+    }
+    if (!tls->client_ca_path.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx, tls->client_ca_path.c_str(), nullptr) != 1) {
+        SSL_CTX_free(ctx);
+        return;
+      }
+      SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(tls->client_ca_path.c_str()));
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      // Clients resume sessions on their next connection; with client
+      // verification OpenSSL refuses that ("internal error" alert) unless
+      // sessions have a context.
+      static constexpr unsigned char kSessionContext[] = "joelclaw-loopback";
+      SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
+    }
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    ssl_ctx_ = ctx;
+  }
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || wake_fd_ < 0) {
@@ -76,10 +159,28 @@ LoopbackHttpServer::~LoopbackHttpServer() {
   Stop();
   if (listen_fd_ >= 0) close(listen_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
+  if (ssl_ctx_ != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
 }
 
 std::string LoopbackHttpServer::Url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return std::string(ssl_ctx_ != nullptr ? "https" : "http") + "://127.0.0.1:" +
+         std::to_string(port_) + path;
+}
+
+void LoopbackHttpServer::SetRoute(const std::string& path, int status, const std::string& body) {
+  std::lock_guard<std::mutex> lock(mu_);
+  routes_[path] = Route{status, body};
+}
+
+void LoopbackHttpServer::RequireAuth(const std::string& bearer_token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  required_token_ = bearer_token;
+}
+
+std::string LoopbackHttpServer::LastClientCertName(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = last_cert_.find(path);
+  return it == last_cert_.end() ? "" : it->second;
 }
 
 void LoopbackHttpServer::SetJsonBody(const std::string& body) {
@@ -132,19 +233,57 @@ void LoopbackHttpServer::AcceptLoop() {
   }
 }
 
-bool LoopbackHttpServer::ReadRequest(int fd, Request* req) {
+bool LoopbackHttpServer::WaitIo(Conn& c, short events) {
+  while (true) {
+    pollfd pfds[2] = {{c.fd, events, 0}, {wake_fd_, POLLIN, 0}};
+    int n = poll(pfds, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || (pfds[1].revents & POLLIN) != 0) return false;
+    // POLLERR/POLLHUP: the next read or write reports it.
+    return true;
+  }
+}
+
+bool LoopbackHttpServer::Handshake(Conn& c) {
+  c.ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
+  if (c.ssl == nullptr || SSL_set_fd(c.ssl, c.fd) != 1) return false;
+  while (true) {
+    const int r = SSL_accept(c.ssl);
+    if (r == 1) break;
+    const int err = SSL_get_error(c.ssl, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      ERR_clear_error();
+      return false;
+    }
+    if (!WaitIo(c, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)) return false;
+  }
+  if (X509* cert = SSL_get1_peer_certificate(c.ssl); cert != nullptr) {
+    char cn[256] = {0};
+    if (SSL_get_verify_result(c.ssl) == X509_V_OK &&
+        X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn,
+                                  sizeof(cn)) > 0) {
+      c.client_cn = cn;
+    }
+    X509_free(cert);
+  }
+  return true;
+}
+
+bool LoopbackHttpServer::ReadRequest(Conn& c, Request* req) {
   std::string data;
   size_t header_end = std::string::npos;
   char buf[4096];
   size_t need = 0;  // total bytes needed once the headers are known
   while (true) {
     if (header_end != std::string::npos && data.size() >= need) break;
-    pollfd pfds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    int n = poll(pfds, 2, -1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || (pfds[1].revents & POLLIN) != 0) return false;
-    ssize_t got = recv(fd, buf, sizeof(buf), 0);
-    if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    // Read first, wait after: TLS may hold decrypted bytes that poll()
+    // cannot see.
+    ssize_t got = c.Recv(buf, sizeof(buf));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && errno == EAGAIN) {
+      if (!WaitIo(c, c.want)) return false;
+      continue;
+    }
     if (got <= 0) return false;
     data.append(buf, static_cast<size_t>(got));
     if (header_end == std::string::npos) {
@@ -184,20 +323,17 @@ bool LoopbackHttpServer::ReadRequest(int fd, Request* req) {
   return true;
 }
 
-bool LoopbackHttpServer::SendAll(int fd, const std::string& data) {
+bool LoopbackHttpServer::SendAll(Conn& c, const std::string& data) {
   size_t off = 0;
   while (off < data.size()) {
     if (stopping_.load()) return false;
-    ssize_t n = send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    ssize_t n = c.Send(data.data() + off, data.size() - off);
     if (n > 0) {
       off += static_cast<size_t>(n);
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      pollfd pfds[2] = {{fd, POLLOUT, 0}, {wake_fd_, POLLIN, 0}};
-      if (poll(pfds, 2, -1) < 0 && errno != EINTR) return false;
-      if ((pfds[1].revents & POLLIN) != 0) return false;
-      if ((pfds[0].revents & (POLLERR | POLLHUP)) != 0) return false;
+      if (!WaitIo(c, c.want)) return false;
       continue;
     }
     return false;
@@ -217,29 +353,30 @@ bool LoopbackHttpServer::SleepFor(std::chrono::milliseconds d) {
   }
 }
 
-void LoopbackHttpServer::WaitForClose(int fd) {
+void LoopbackHttpServer::WaitForClose(Conn& c) {
   char buf[4096];
   while (true) {
-    pollfd pfds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    int n = poll(pfds, 2, -1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || (pfds[1].revents & POLLIN) != 0) return;
-    ssize_t got = recv(fd, buf, sizeof(buf), 0);
-    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) return;
+    ssize_t got = c.Recv(buf, sizeof(buf));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && errno == EAGAIN) {
+      if (!WaitIo(c, c.want)) return;
+      continue;
+    }
+    if (got <= 0) return;
   }
 }
 
-void LoopbackHttpServer::Stream(int fd, bool chunked) {
+void LoopbackHttpServer::Stream(Conn& c, bool chunked) {
   std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n";
   head += chunked ? "Transfer-Encoding: chunked\r\n"
                   : "Content-Length: " + std::to_string(kHugeBytes) + "\r\n";
   head += "Connection: close\r\n\r\n";
-  if (!SendAll(fd, head)) return;
+  if (!SendAll(c, head)) return;
   const std::string zeros(64 * 1024, '0');
   const std::string piece = chunked ? "10000\r\n" + zeros + "\r\n" : zeros;
   size_t sent = 0;
   while (chunked || sent < kHugeBytes) {
-    if (!SendAll(fd, piece)) return;
+    if (!SendAll(c, piece)) return;
     sent += zeros.size();
     streamed_bytes_ += zeros.size();
   }
@@ -247,44 +384,59 @@ void LoopbackHttpServer::Stream(int fd, bool chunked) {
 
 void LoopbackHttpServer::Serve(int fd) {
   ++open_connections_;
+  Conn conn;
+  conn.fd = fd;
   Request req;
-  if (ReadRequest(fd, &req)) {
+  if ((ssl_ctx_ == nullptr || Handshake(conn)) && ReadRequest(conn, &req)) {
     std::string json, auth;
     std::chrono::milliseconds slow{0};
+    std::optional<Route> route;
+    std::optional<std::string> required_token;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++counts_[req.path];
       auto it = req.headers.find("authorization");
       auth = it == req.headers.end() ? "" : it->second;
       last_auth_[req.path] = auth;
+      last_cert_[req.path] = conn.client_cn;
       json = json_body_;
       slow = slow_delay_;
+      if (auto r = routes_.find(req.path); r != routes_.end()) route = r->second;
+      required_token = required_token_;
     }
     const std::string& p = req.path;
-    if (p == "/ok") {
-      SendAll(fd, Response(200, "ok\n"));
+    if (route) {
+      const bool authorized = !required_token || !conn.client_cn.empty() ||
+                              auth == "Bearer " + *required_token;
+      if (authorized) {
+        SendAll(conn, Response(route->status, route->body, "application/json"));
+      } else {
+        SendAll(conn, Response(401, kUnauthorizedStatus, "application/json"));
+      }
+    } else if (p == "/ok") {
+      SendAll(conn, Response(200, "ok\n"));
     } else if (p == "/json") {
-      SendAll(fd, Response(200, json, "application/json"));
+      SendAll(conn, Response(200, json, "application/json"));
     } else if (p.rfind("/status/", 0) == 0) {
       int status = std::atoi(p.c_str() + 8);
       if (status < 100 || status > 599) status = 500;
-      SendAll(fd, Response(status, "status " + std::to_string(status) + "\n"));
+      SendAll(conn, Response(status, "status " + std::to_string(status) + "\n"));
     } else if (p == "/slow") {
-      if (SleepFor(slow)) SendAll(fd, Response(200, "slow\n"));
-    } else if (p == "/hang") {
-      WaitForClose(fd);
-    } else if (p == "/huge") {
-      Stream(fd, /*chunked=*/false);
+      if (SleepFor(slow)) SendAll(conn, Response(200, "slow\n"));
+    } else if (HasPrefixPath(p, "/hang")) {
+      WaitForClose(conn);
+    } else if (HasPrefixPath(p, "/huge")) {
+      Stream(conn, /*chunked=*/false);
     } else if (p == "/huge-chunked") {
-      Stream(fd, /*chunked=*/true);
+      Stream(conn, /*chunked=*/true);
     } else if (p == "/close-mid") {
-      SendAll(fd,
+      SendAll(conn,
               "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n"
               "Connection: close\r\n\r\n0123456789");
     } else if (p == "/redirect") {
-      SendAll(fd, Response(302, "", "text/plain", "Location: /ok\r\n"));
+      SendAll(conn, Response(302, "", "text/plain", "Location: /ok\r\n"));
     } else if (p == "/redirect-loop") {
-      SendAll(fd, Response(302, "", "text/plain", "Location: /redirect-loop\r\n"));
+      SendAll(conn, Response(302, "", "text/plain", "Location: /redirect-loop\r\n"));
     } else if (p == "/headers") {
       bool bearer = auth.rfind("Bearer ", 0) == 0;
       std::string escaped;
@@ -292,13 +444,17 @@ void LoopbackHttpServer::Serve(int fd) {
         if (c == '"' || c == '\\') escaped += '\\';
         escaped += c;
       }
-      SendAll(fd, Response(200,
+      SendAll(conn, Response(200,
                            std::string("{\"bearer\": ") + (bearer ? "true" : "false") +
                                ", \"authorization\": \"" + escaped + "\"}",
                            "application/json"));
     } else {
-      SendAll(fd, Response(404, "not found\n"));
+      SendAll(conn, Response(404, "not found\n"));
     }
+  }
+  if (conn.ssl != nullptr) {
+    SSL_shutdown(conn.ssl);  // Best effort: the close_notify alert.
+    SSL_free(conn.ssl);
   }
   shutdown(fd, SHUT_WR);
   close(fd);

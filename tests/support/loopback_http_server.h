@@ -4,11 +4,22 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace joelclaw::testing {
+
+/// TLS for a LoopbackHttpServer (PEM files, e.g. from MakeTestPki).
+struct LoopbackTls {
+  std::string cert_path;
+  std::string key_path;
+  /// When set, the server asks for a client certificate and verifies one
+  /// that is sent against this CA (a bad one fails the handshake), but does
+  /// not require one: the Kubernetes API server's rule.
+  std::string client_ca_path;
+};
 
 /// A scripted HTTP/1.1 server on 127.0.0.1, on a port the kernel picks, for
 /// probe tests. Every answer carries "Connection: close" and the connection
@@ -20,8 +31,8 @@ namespace joelclaw::testing {
 /// | /json             | 200, the body set with SetJsonBody(), application/json |
 /// | /status/NNN       | status NNN, body "status NNN\n" |
 /// | /slow             | 200 "slow\n" after SetSlowDelay() (default 3 s) |
-/// | /hang             | reads the request, never answers, keeps the connection open |
-/// | /huge             | Content-Length 100 MB, then streams zeros until the client leaves |
+/// | /hang, /hang/...  | reads the request, never answers, keeps the connection open |
+/// | /huge, /huge/...  | Content-Length 100 MB, then streams zeros until the client leaves |
 /// | /huge-chunked     | chunked, streams chunks of zeros without end |
 /// | /close-mid        | Content-Length 1000, 10 bytes, then closes |
 /// | /redirect         | 302 to /ok |
@@ -29,12 +40,16 @@ namespace joelclaw::testing {
 /// | /headers          | 200, JSON {"bearer": true|false, "authorization": "<value>"} |
 /// | anything else     | 404 |
 ///
+/// Paths set with SetRoute() come first. With TLS (constructor argument) the
+/// same paths are served over HTTPS.
+///
 /// Every wait (the /slow delay, /hang, a blocked send) ends at Stop(), so the
 /// destructor returns promptly. The class is thread-safe.
 class LoopbackHttpServer {
  public:
-  /// Binds and starts serving; check ok() (a failure to bind is not thrown).
-  LoopbackHttpServer();
+  /// Binds and starts serving, over TLS when `tls` is given; check ok() (a
+  /// failure to bind or to load the certificate is not thrown).
+  explicit LoopbackHttpServer(std::optional<LoopbackTls> tls = std::nullopt);
   /// Stops and joins every thread.
   ~LoopbackHttpServer();
   LoopbackHttpServer(const LoopbackHttpServer&) = delete;
@@ -42,8 +57,18 @@ class LoopbackHttpServer {
 
   bool ok() const { return listen_fd_ >= 0; }
   int port() const { return port_; }
-  /// "http://127.0.0.1:PORT" + path.
+  /// "http://127.0.0.1:PORT" + path ("https://…" with TLS).
   std::string Url(const std::string& path) const;
+
+  /// Answers GET `path` with `status` and `body` (application/json).
+  void SetRoute(const std::string& path, int status, const std::string& body);
+  /// From now on, paths set with SetRoute() answer 401 with a Kubernetes
+  /// Status body unless the request carries "Authorization: Bearer <token>"
+  /// or a client certificate the client CA verified.
+  void RequireAuth(const std::string& bearer_token);
+  /// The subject CN of the verified client certificate of the last request
+  /// to `path`, "" when none was sent.
+  std::string LastClientCertName(const std::string& path) const;
 
   void SetJsonBody(const std::string& body);
   void SetSlowDelay(std::chrono::milliseconds delay);
@@ -66,16 +91,25 @@ class LoopbackHttpServer {
     std::string method, path;
     std::map<std::string, std::string> headers;  // lower-cased names
   };
+  struct Conn;  // A socket, with its TLS session when serving TLS.
+  struct Route {
+    int status;
+    std::string body;
+  };
 
   void AcceptLoop();
   void Serve(int fd);
-  bool ReadRequest(int fd, Request* req);
-  bool SendAll(int fd, const std::string& data);
+  bool ReadRequest(Conn& c, Request* req);
+  bool SendAll(Conn& c, const std::string& data);
+  /// Waits for `events` on the connection, or until Stop(); false when
+  /// stopped or the socket failed.
+  bool WaitIo(Conn& c, short events);
+  bool Handshake(Conn& c);
   /// Waits up to `d`, or until Stop(); false when stopped.
   bool SleepFor(std::chrono::milliseconds d);
-  /// Blocks until the peer closes `fd` or Stop().
-  void WaitForClose(int fd);
-  void Stream(int fd, bool chunked);
+  /// Blocks until the peer closes the connection or Stop().
+  void WaitForClose(Conn& c);
+  void Stream(Conn& c, bool chunked);
 
   int listen_fd_ = -1;
   int wake_fd_ = -1;  // eventfd, readable once Stop() was called
@@ -84,6 +118,7 @@ class LoopbackHttpServer {
   std::atomic<size_t> streamed_bytes_{0};
   std::atomic<int> open_connections_{0};
   std::thread acceptor_;
+  void* ssl_ctx_ = nullptr;  // SSL_CTX*, when serving TLS; set before the acceptor starts.
 
   mutable std::mutex mu_;
   std::vector<std::thread> workers_;  // GUARDED_BY(mu_)
@@ -91,6 +126,9 @@ class LoopbackHttpServer {
   std::chrono::milliseconds slow_delay_{3000};  // GUARDED_BY(mu_)
   std::map<std::string, int> counts_;            // GUARDED_BY(mu_)
   std::map<std::string, std::string> last_auth_; // GUARDED_BY(mu_)
+  std::map<std::string, Route> routes_;          // GUARDED_BY(mu_)
+  std::optional<std::string> required_token_;    // GUARDED_BY(mu_)
+  std::map<std::string, std::string> last_cert_; // GUARDED_BY(mu_)
 };
 
 /// A TCP listener on 127.0.0.1 that never accepts, with its accept queue

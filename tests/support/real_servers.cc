@@ -145,6 +145,9 @@ Result<TestPki> MakeTestPki(TempDir& dir, int leaf_days) {
   pki.leaf_key_path = dir.File("leaf.key");
   pki.expired_cert_path = dir.File("expired.pem");
   pki.expired_not_after = 1577923200;  // 2020-01-02T00:00:00Z
+  pki.client_cert_path = dir.File("client.pem");
+  pki.client_key_path = dir.File("client.key");
+  const std::string client_csr = dir.File("client.csr");
   const std::string csr = dir.File("leaf.csr");
   const std::string ext = dir.File("openssl.cnf");
   const std::string db = dir.File("ca-db");
@@ -156,7 +159,8 @@ Result<TestPki> MakeTestPki(TempDir& dir, int leaf_days) {
       Lines({"[ca]", "default_ca = test_ca", "[test_ca]", "database = " + db + "/index.txt",
              "new_certs_dir = " + db, "serial = " + db + "/serial", "default_md = sha256",
              "policy = any", "unique_subject = no", "[any]", "commonName = supplied", "[leaf_ext]",
-             "subjectAltName = DNS:" + std::string(kTestServerName) + ",IP:127.0.0.1"}));
+             "subjectAltName = DNS:" + std::string(kTestServerName) + ",IP:127.0.0.1",
+             "[client_ext]", "extendedKeyUsage = clientAuth"}));
   const std::string ec = "ec_paramgen_curve:prime256v1";
   // clang-format off
   const std::vector<std::vector<std::string>> steps = {
@@ -176,6 +180,13 @@ Result<TestPki> MakeTestPki(TempDir& dir, int leaf_days) {
        "-cert", pki.ca_cert_path, "-keyfile", pki.ca_key_path,
        "-startdate", "20200101000000Z", "-enddate", "20200102000000Z",
        "-extensions", "leaf_ext", "-notext", "-out", pki.expired_cert_path},
+      {"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", ec, "-nodes",
+       "-keyout", pki.client_key_path, "-out", client_csr,
+       "-subj", "/O=system:masters/CN=admin"},
+      {"openssl", "x509", "-req", "-in", client_csr,
+       "-CA", pki.ca_cert_path, "-CAkey", pki.ca_key_path, "-set_serial", "2",
+       "-days", "365", "-extfile", ext, "-extensions", "client_ext",
+       "-out", pki.client_cert_path},
   };
   // clang-format on
   for (const auto& argv : steps) {

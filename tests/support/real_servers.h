@@ -62,13 +62,18 @@ struct TestPki {
   std::string leaf_cert_path;     ///< Valid from now for `leaf_days` days.
   std::string leaf_key_path;      ///< Key of both leaves.
   std::string expired_cert_path;  ///< Valid 2020-01-01 to 2020-01-02 only.
+  /// A client certificate (CN=admin, O=system:masters, clientAuth) and its
+  /// key, as in a Talos admin kubeconfig.
+  std::string client_cert_path;
+  std::string client_key_path;
   double expired_not_after = 0;   ///< 2020-01-02T00:00:00Z, Unix seconds.
 };
 
 inline constexpr char kTestServerName[] = "panda.test";
 
-/// Creates the CA, a leaf valid for `leaf_days` days and an expired leaf
-/// (through `openssl ca -startdate/-enddate`) in `dir`.
+/// Creates the CA, a leaf valid for `leaf_days` days, an expired leaf
+/// (through `openssl ca -startdate/-enddate`) and a client certificate in
+/// `dir`.
 Result<TestPki> MakeTestPki(TempDir& dir, int leaf_days = 10);
 
 /// The notAfter of a PEM certificate in Unix seconds, as
