@@ -1,6 +1,7 @@
 #include "exporter/registry.h"
 
 #include "exporter/collectors/filesystem_collector.h"
+#include "exporter/collectors/gpu_collector.h"
 #include "exporter/collectors/host_collector.h"
 #include "exporter/collectors/launchd_collector.h"
 #include "exporter/collectors/remote_filesystem_collector.h"
@@ -32,6 +33,7 @@ constexpr CollectorKind kCollectorKinds[] = {
      ParseRemoteFilesystemCollector},
     {"systemd", CollectorScope::kHost, "systemd", ParseSystemdCollector},
     {"tailscale", CollectorScope::kGlobal, "tailscale", ParseTailscaleCollector},
+    {"gpu", CollectorScope::kGlobal, "gpu", ParseGpuCollector},
 };
 
 }  // namespace
