@@ -1,5 +1,8 @@
 #include "exporter/collectors/gpu_collector.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -62,7 +65,7 @@ Status ReadBitmask(const Field& f, size_t line, std::optional<uint64_t>* out) {
   char* end = nullptr;
   errno = 0;
   const unsigned long long v =
-      tmp.size() > 2 && tmp[0] == '0' && (tmp[1] == 'x' || tmp[1] == 'X') && std::isxdigit(tmp[2])
+      tmp.size() > 2 && tmp[0] == '0' && (tmp[1] == 'x' || tmp[1] == 'X') && std::isxdigit(static_cast<unsigned char>(tmp[2]))
           ? std::strtoull(tmp.c_str() + 2, &end, 16)
           : 0;
   if (end == nullptr || *end != '\0' || errno != 0) {
