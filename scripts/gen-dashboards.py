@@ -561,10 +561,10 @@ def gpu():
     legend = "{{host}} GPU {{gpu}}"
     panels = [
         row("Status"),
-        stat("GPUs", f"sum(joelclaw_gpu_count{{{H}}}) or vector(0)", thresholds=steps("blue"),
+        stat("GPUs", f"sum(joelclaw_gpu_devices{{{H}}}) or vector(0)", thresholds=steps("blue"),
              description="GPUs the exporters can read."),
-        stat("GPUs missing", f"sum(joelclaw_gpu_expected_count{{{H}}} - on (instance, job, host) "
-                             f"joelclaw_gpu_count{{{H}}}) or vector(0)",
+        stat("GPUs missing", f"sum(joelclaw_gpu_devices_expected{{{H}}} - on (instance, job, host) "
+                             f"joelclaw_gpu_devices{{{H}}}) or vector(0)",
              description="Expected (gpu.expected_gpus) minus seen (JoelclawGpuMissing after 5m)."),
         stat("Hottest GPU", f"max({temp})", unit="celsius", thresholds=steps("green", ("orange", 80), ("red", 85)),
              description="Highest core temperature (JoelclawGpuTooHot above 85 °C for 10m)."),
@@ -611,8 +611,8 @@ def gpu():
             f"increase(joelclaw_gpu_ecc_errors_total{{{sel}}}[1h])", legend + " {{type}}")], "short",
             min_=0, description="Uncorrected errors alert (JoelclawGpuEccErrors); corrected ones are a trend."),
         timeseries("GPUs seen vs expected", [
-            target(f"joelclaw_gpu_count{{{H}}}", "{{host}} seen"),
-            target(f"joelclaw_gpu_expected_count{{{H}}}", "{{host}} expected", ref="B"),
+            target(f"joelclaw_gpu_devices{{{H}}}", "{{host}} seen"),
+            target(f"joelclaw_gpu_devices_expected{{{H}}}", "{{host}} expected", ref="B"),
         ], "short", min_=0),
     ]
     gpu_var = query_var("gpu", "GPU", 'label_values(joelclaw_gpu_info{host=~"$host"}, gpu)')

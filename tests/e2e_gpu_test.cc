@@ -54,8 +54,8 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
   std::string m = HttpGet(base + "/metrics").body;
 
   EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"gpu\",host=\"\"}"), 1) << m;
-  EXPECT_EQ(Value(m, "joelclaw_gpu_count{host=\"gpubox\"}"), 2);
-  EXPECT_EQ(Value(m, "joelclaw_gpu_expected_count{host=\"gpubox\"}"), 2);
+  EXPECT_EQ(Value(m, "joelclaw_gpu_devices{host=\"gpubox\"}"), 2);
+  EXPECT_EQ(Value(m, "joelclaw_gpu_devices_expected{host=\"gpubox\"}"), 2);
   EXPECT_EQ(Value(m, "joelclaw_gpu_info{host=\"gpubox\",gpu=\"0\","
                      "uuid=\"GPU-5d2e8c1a-7b3f-4e90-a1c6-2f8d9e0b4a71\","
                      "name=\"NVIDIA RTX PRO 4500 Blackwell\",driver_version=\"575.57.08\"}"),

@@ -167,7 +167,7 @@ class GpuCollector : public Collector {
 
     Result<CommandResult> run = ctx.env->Run(smi_argv_, ctx.Remaining(), ctx.cancel);
     if (!run.ok()) {
-      const std::string& msg = run.status().message();
+      const std::string msg = run.status().message();
       if (msg.rfind("cannot run '", 0) != 0) {
         // nvidia-smi is there but hung or was cancelled: a failure even in
         // auto mode, since the machine evidently has NVIDIA software.
@@ -209,10 +209,10 @@ class GpuCollector : public Collector {
  private:
   void ExportCounts(size_t count, CollectOutput* out) const {
     const Labels l = {{"host", host_}};
-    out->metrics.Gauge("joelclaw_gpu_count", "GPUs the exporter could read on this machine.", l,
+    out->metrics.Gauge("joelclaw_gpu_devices", "GPUs the exporter could read on this machine.", l,
                        static_cast<double>(count));
     if (expected_) {
-      out->metrics.Gauge("joelclaw_gpu_expected_count",
+      out->metrics.Gauge("joelclaw_gpu_devices_expected",
                          "GPUs this machine should have (gpu.expected_gpus in the config).", l,
                          static_cast<double>(*expected_));
     }

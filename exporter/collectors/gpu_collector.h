@@ -34,11 +34,11 @@ Result<std::vector<GpuReading>> ParseNvidiaSmiCsv(std::string_view text);
 ///     enabled: auto              # auto (default) | true | false
 ///     host: gpubox               # the `host` label; default: LocalHostName()
 ///     nvml_library: libnvidia-ml.so.1
-///     expected_gpus: 2           # optional; exports joelclaw_gpu_expected_count
+///     expected_gpus: 2           # optional; exports joelclaw_gpu_devices_expected
 /// Each run reads NVML (dlopen of nvml_library); when it cannot be loaded
 /// or initialized, it runs nvidia-smi (command `nvidia-smi`, overridable
 /// under `commands:`). With neither present, `auto` exports nothing and
-/// succeeds (logged at debug level) — except joelclaw_gpu_count 0 when
+/// succeeds (logged at debug level) — except joelclaw_gpu_devices 0 when
 /// expected_gpus is set, so that a vanished driver still alerts — while
 /// `true` fails the run with a sentence. `false`: no collector. `host` (the
 /// registry's) is "" (a global collector).
