@@ -177,6 +177,12 @@ class GpuCollector : public Collector {
       if (mode_ == Mode::kRequired) {
         return Status::Error("no GPU support found (gpu.enabled is true): " + why);
       }
+      if (lib.ok()) {
+        // The library is installed but does not work (typically "Driver
+        // Not Loaded" after a kernel update): a broken GPU stack, not a
+        // machine without GPUs.
+        return Status::Error("NVIDIA's library is installed but unusable: " + why);
+      }
       if (!logged_none_) {
         spdlog::debug("gpu: no GPU on this machine ({}); nothing to export", why);
         logged_none_ = true;

@@ -37,10 +37,14 @@ Result<std::vector<GpuReading>> ParseNvidiaSmiCsv(std::string_view text);
 ///     expected_gpus: 2           # optional; exports joelclaw_gpu_devices_expected
 /// Each run reads NVML (dlopen of nvml_library); when it cannot be loaded
 /// or initialized, it runs nvidia-smi (command `nvidia-smi`, overridable
-/// under `commands:`). With neither present, `auto` exports nothing and
+/// under `commands:`). With neither present (no NVML library to load and
+/// no nvidia-smi to run), `auto` exports nothing and
 /// succeeds (logged at debug level) — except joelclaw_gpu_devices 0 when
 /// expected_gpus is set, so that a vanished driver still alerts — while
-/// `true` fails the run with a sentence. `false`: no collector. `host` (the
+/// `true` fails the run with a sentence. An NVML library that loads but
+/// cannot initialize, with no nvidia-smi, fails in both modes, and so does
+/// an nvidia-smi that hangs, fails or prints garbage. `false`: no
+/// collector. `host` (the
 /// registry's) is "" (a global collector).
 Result<std::unique_ptr<Collector>> ParseGpuCollector(const YAML::Node& node,
                                                      const ConfigContext& ctx,

@@ -357,6 +357,23 @@ TEST(GpuCollectorTest, FallsBackToNvidiaSmiWhenTheDriverIsNotLoaded) {
   EXPECT_EQ(Sample(later, "joelclaw_gpu_temperature_celsius", Gpu("1")), 83);
 }
 
+TEST(GpuCollectorTest, AutoWithABrokenNvmlAndNoNvidiaSmiFails) {
+  // libnvidia-ml is installed but the driver is not loaded: not "no GPU".
+  testing::TempDir dir;
+  const std::string copy = dir.File("libnvidia-ml.so.1");
+  testing::WriteFileOrDie(copy, ReadFileOrDie(JOELCLAW_FAKE_NVML), 0755);
+  ScopedEnv init("FAKE_NVML_INIT_RESULT", "9");
+  ConfigContext ctx("test.yaml");
+  ctx.SetCommand("nvidia-smi", {"/nonexistent/nvidia-smi"});
+  auto c = MakeCollector("{nvml_library: " + copy + "}", ctx);
+  CollectOutput out;
+  Status s = c->Collect(Context(Env::Default()), &out);
+  EXPECT_EQ(s.message(),
+            "NVIDIA's library is installed but unusable: NVML: nvmlInit_v2: Driver Not Loaded; "
+            "nvidia-smi: cannot run '/nonexistent/nvidia-smi': No such file or directory");
+  EXPECT_TRUE(out.metrics.empty());
+}
+
 TEST(GpuCollectorTest, NvidiaSmiFailuresAreCollectorErrors) {
   FakeEnv env;
   auto c = MakeCollector(NvmlConfig(kMissingLibrary));
