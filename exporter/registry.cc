@@ -1,6 +1,7 @@
 #include "exporter/registry.h"
 
 #include "exporter/collectors/filesystem_collector.h"
+#include "exporter/collectors/gpu_collector.h"
 #include "exporter/collectors/host_collector.h"
 #include "exporter/collectors/kubernetes_collector.h"
 #include "exporter/collectors/launchd_collector.h"
@@ -34,6 +35,7 @@ constexpr CollectorKind kCollectorKinds[] = {
     {"systemd", CollectorScope::kHost, "systemd", ParseSystemdCollector},
     {"tailscale", CollectorScope::kGlobal, "tailscale", ParseTailscaleCollector},
     {"kubernetes", CollectorScope::kGlobal, "kubernetes", ParseKubernetesCollector},
+    {"gpu", CollectorScope::kGlobal, "gpu", ParseGpuCollector},
 };
 
 }  // namespace

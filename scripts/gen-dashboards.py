@@ -616,6 +616,79 @@ def kubernetes():
                      "The Talos Kubernetes cluster as the exporter reads its API: nodes and Talos "
                      "versions, pods, restarts, workloads (Inngest, Qdrant, Redis).",
                      panels, extra_vars=[ns_var])
+def gpu():
+    sel = f'{H},gpu=~"$gpu"'
+    on = "on (instance, job, host, gpu)"
+
+    def with_name(expr):
+        return f"{expr} * {on} group_left (name) joelclaw_gpu_info{{{sel}}}"
+
+    temp = f"joelclaw_gpu_temperature_celsius{{{sel}}}"
+    mem_ratio = f"joelclaw_gpu_memory_used_bytes{{{sel}}} / joelclaw_gpu_memory_total_bytes{{{sel}}}"
+    uncorrected1h = f'increase(joelclaw_gpu_ecc_errors_total{{{sel},type="uncorrected"}}[1h])'
+    throttled = f'joelclaw_gpu_throttle_active{{{sel},reason!="gpu_idle"}} == 1'
+    legend = "{{host}} GPU {{gpu}}"
+    panels = [
+        row("Status"),
+        stat("GPUs", f"sum(joelclaw_gpu_devices{{{H}}}) or vector(0)", thresholds=steps("blue"),
+             description="GPUs the exporters can read."),
+        stat("GPUs missing", f"sum(joelclaw_gpu_devices_expected{{{H}}} - on (instance, job, host) "
+                             f"joelclaw_gpu_devices{{{H}}}) or vector(0)",
+             description="Expected (gpu.expected_gpus) minus seen (JoelclawGpuMissing after 5m)."),
+        stat("Hottest GPU", f"max({temp})", unit="celsius", thresholds=steps("green", ("orange", 80), ("red", 85)),
+             description="Highest core temperature (JoelclawGpuTooHot above 85 °C for 10m)."),
+        stat("Fullest GPU memory", f"max({mem_ratio})", unit="percentunit",
+             thresholds=steps("green", ("orange", 0.9), ("red", 0.95)),
+             description="JoelclawGpuMemoryNearlyFull above 95% for 15m."),
+        stat("Uncorrected ECC errors (1h)", f"sum({uncorrected1h}) or vector(0)",
+             description="JoelclawGpuEccErrors fires on any."),
+        stat("GPUs throttled", f"count(count by (instance, host, gpu) ({throttled})) or vector(0)",
+             thresholds=steps("green", ("orange", 1)),
+             description="GPUs whose clocks are held down for a reason other than being idle."),
+        row("GPUs"),
+        table("GPUs", [
+            ("temperature", with_name(temp), "celsius", None, False),
+            ("utilization", with_name(f"joelclaw_gpu_utilization_ratio{{{sel}}}"), "percentunit", None, False),
+            ("memory used", with_name(f"joelclaw_gpu_memory_used_bytes{{{sel}}}"), "bytes", None, False),
+            ("memory total", with_name(f"joelclaw_gpu_memory_total_bytes{{{sel}}}"), "bytes", None, False),
+            ("power", with_name(f"joelclaw_gpu_power_watts{{{sel}}}"), "watt", None, False),
+            ("power limit", with_name(f"joelclaw_gpu_power_limit_watts{{{sel}}}"), "watt", None, False),
+        ], keep=["host", "gpu", "name", "instance"], h=7,
+            description="Every GPU; a reading the card does not offer is blank, never 0."),
+        timeseries("Temperature", [target(temp, legend)], "celsius",
+                   threshold_line=steps("transparent", ("red", 85))),
+        timeseries("Utilization", [target(f"joelclaw_gpu_utilization_ratio{{{sel}}}", legend)],
+                   "percentunit", min_=0, max_=1),
+        timeseries("Memory used (ratio)", [target(mem_ratio, legend)], "percentunit", min_=0, max_=1,
+                   threshold_line=steps("transparent", ("red", 0.95))),
+        timeseries("Memory used", [target(f"joelclaw_gpu_memory_used_bytes{{{sel}}}", legend)],
+                   "bytes", min_=0),
+        timeseries("Power", [
+            target(f"joelclaw_gpu_power_watts{{{sel}}}", legend),
+            target(f"joelclaw_gpu_power_limit_watts{{{sel}}}", legend + " limit", ref="B"),
+        ], "watt", min_=0),
+        timeseries("Clocks", [target(f"joelclaw_gpu_clock_hertz{{{sel}}}", legend + " {{clock}}")],
+                   "hertz", min_=0),
+        timeseries("Fan", [target(f"joelclaw_gpu_fan_ratio{{{sel}}}", legend)], "percentunit", min_=0,
+                   description="Absent for passively cooled boards."),
+        timeseries("Throttle reasons active", [target(f"joelclaw_gpu_throttle_active{{{sel}}} == 1",
+                                                      legend + " {{reason}}")], "none", min_=0,
+                   description="Reasons holding the clocks down; gpu_idle is normal at rest, "
+                               "sw_thermal_slowdown and hw_* mean heat or power trouble."),
+        row("Errors"),
+        timeseries("ECC errors per hour", [target(
+            f"increase(joelclaw_gpu_ecc_errors_total{{{sel}}}[1h])", legend + " {{type}}")], "short",
+            min_=0, description="Uncorrected errors alert (JoelclawGpuEccErrors); corrected ones are a trend."),
+        timeseries("GPUs seen vs expected", [
+            target(f"joelclaw_gpu_devices{{{H}}}", "{{host}} seen"),
+            target(f"joelclaw_gpu_devices_expected{{{H}}}", "{{host}} expected", ref="B"),
+        ], "short", min_=0),
+    ]
+    gpu_var = query_var("gpu", "GPU", 'label_values(joelclaw_gpu_info{host=~"$host"}, gpu)')
+    return dashboard("joelclaw-gpu", "joelclaw / GPU",
+                     "GPUs of the machines running the exporter: temperature, memory, power, "
+                     "clocks, throttling, ECC errors, missing GPUs.",
+                     panels, extra_vars=[gpu_var])
 
 
 DASHBOARDS = {
@@ -626,6 +699,7 @@ DASHBOARDS = {
     "joelclaw-tailscale.json": tailscale,
     "joelclaw-systemd.json": systemd,
     "joelclaw-kubernetes.json": kubernetes,
+    "joelclaw-gpu.json": gpu,
 }
 
 

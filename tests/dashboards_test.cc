@@ -73,7 +73,8 @@ std::string Substitute(std::string expr) {
 }
 
 const std::set<std::string> kUnits = {"s",    "bytes", "percentunit", "dateTimeAsIso",
-                                      "none", "short"};
+                                      "none", "short", "celsius",     "watt",
+                                      "hertz"};
 
 TEST(DashboardsTest, TheDashboardsArePresent) {
   // Other dashboards (systemd, tailscale, ...) may sit beside these.
