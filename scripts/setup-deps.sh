@@ -9,6 +9,7 @@ PKGS=(
   libgtest-dev libgmock-dev
   prometheus prometheus-alertmanager openssh-server openssh-client redis-server
   openssl curl ca-certificates python3 procps
+  chromium
 )
 missing=()
 for p in "${PKGS[@]}"; do

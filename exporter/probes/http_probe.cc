@@ -249,9 +249,10 @@ Result<double> ExtractJsonNumber(std::string_view body, std::string_view path) {
 }
 
 std::string RedactUrl(const std::string& url) {
+  // Without a scheme (a mistyped URL in an error message) the userinfo, if
+  // any, starts the string.
   size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  size_t host_start = scheme + 3;
+  size_t host_start = scheme == std::string::npos ? 0 : scheme + 3;
   size_t path_start = url.find_first_of("/?#", host_start);
   size_t at = url.rfind('@', path_start == std::string::npos ? std::string::npos : path_start);
   if (at == std::string::npos || at < host_start) return url;
