@@ -48,6 +48,12 @@ const json& Arr(const json& j, const char* key) {
 
 json NumOrNull(std::optional<double> v) { return v ? json(*v) : json(); }
 
+// A number field passed through as the exporter wrote it (12 stays 12, not
+// 12.0), or null.
+json NumField(const json& j, const char* key) {
+  return Num(j, key) ? Field(j, key) : json();
+}
+
 std::string FormatNum(double v) {
   char buf[64];
   if (std::fabs(v) < 1e15 && std::floor(v) == v) {
@@ -316,7 +322,7 @@ void AddFailures(json& group, const json& item, const std::string& name,
     if (time && origin.generated) age = std::max(0.0, *origin.generated - *time);
     group["recent_failures"].push_back({{"service", name},
                                         {"source", source},
-                                        {"time", NumOrNull(time)},
+                                        {"time", NumField(f, "time")},
                                         {"age_seconds", NumOrNull(age)},
                                         {"reason", Str(f, "reason")},
                                         {"message", Str(f, "message")}});
@@ -359,10 +365,10 @@ json Resources(const json& details, const std::string& state, const std::string&
   if (state == "down") summary = "unavailable: " + message;
   if (state == "pending") summary = "not collected yet";
   return {{"state", state},
-          {"load1", NumOrNull(load1)},
-          {"cpus", NumOrNull(cpus)},
-          {"memory_total_bytes", NumOrNull(total)},
-          {"memory_available_bytes", NumOrNull(avail)},
+          {"load1", NumField(details, "load1")},
+          {"cpus", NumField(details, "cpus")},
+          {"memory_total_bytes", NumField(details, "memory_total_bytes")},
+          {"memory_available_bytes", NumField(details, "memory_available_bytes")},
           {"summary", summary},
           {"message", message}};
 }
@@ -474,7 +480,7 @@ json BuildBoard(const std::vector<ExporterStatus>& exporters) {
         {{"url", url}, {"reachable", true}, {"error", ""},
          {"version", Str(info, "version")}, {"revision", Str(info, "revision")},
          {"ready", Bool(info, "ready")}, {"config_source", Str(info, "config_source")},
-         {"generated_at", NumOrNull(origin.generated)},
+         {"generated_at", NumField(info, "generated_at")},
          {"last_reload_successful", reload_ok.is_boolean() ? reload_ok : json()},
          {"last_reload_error", Str(info, "last_reload_error")}});
     for (const json& h : Arr(e.document, "hosts")) {

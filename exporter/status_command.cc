@@ -34,22 +34,6 @@ constexpr char kStatusUsage[] =
 constexpr size_t kMaxStatusBytes = 16 << 20;
 constexpr Duration kMaxTimeout{300000};
 
-struct Body {
-  std::string data;
-  bool overflow = false;
-};
-
-size_t AppendBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
-  auto* body = static_cast<Body*>(userdata);
-  const size_t n = size * nmemb;
-  if (body->data.size() + n > kMaxStatusBytes) {
-    body->overflow = true;
-    return 0;  // Aborts the transfer: a huge answer costs at most the cap.
-  }
-  body->data.append(ptr, n);
-  return n;
-}
-
 bool IsHttpUrl(const std::string& url) {
   return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
 }
@@ -174,21 +158,18 @@ ExporterStatus FetchExporterStatus(const std::string& base_url, Duration timeout
   }
   ProbeContext ctx;
   ctx.deadline = std::chrono::steady_clock::now() + timeout;
-  Body body;
+  BodySink body;
+  body.limit = kMaxStatusBytes;
   char errbuf[CURL_ERROR_SIZE] = {0};
   const std::string endpoint = StatusEndpoint(base_url);
   curl_easy_setopt(c, CURLOPT_URL, endpoint.c_str());
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   ApplyProbeDeadline(c, ctx);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
-#endif
+  AllowOnlyHttp(c);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "joelclaw_exporter status");
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxStatusBytes));
   const CURLcode rc = PerformWithDeadline(c, ctx);

@@ -10,8 +10,8 @@ namespace {
 
 using nlohmann::json;
 
-// The board is our own BuildBoard output, so its fields have their types;
-// value() still guards against a missing one.
+// The board comes from BuildBoard, so its fields have their types; a
+// missing one still reads as "" rather than throwing.
 std::string S(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";

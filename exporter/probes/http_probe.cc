@@ -32,25 +32,6 @@ struct HttpOptions {
   std::optional<JsonCheck> json;
 };
 
-struct BodySink {
-  std::string data;
-  size_t limit = 0;
-  bool overflow = false;
-};
-
-size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
-  auto* sink = static_cast<BodySink*>(userdata);
-  size_t n = size * nmemb;
-  if (sink->data.size() + n > sink->limit) {
-    // Returning short aborts the transfer (CURLE_WRITE_ERROR): a 100 MB
-    // body costs at most the cap, not the whole download.
-    sink->overflow = true;
-    return 0;
-  }
-  sink->data.append(ptr, n);
-  return n;
-}
-
 std::string FormatNumber(double v) {
   if (std::floor(v) == v && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   char buf[64];
@@ -96,13 +77,7 @@ class HttpProbe : public Probe {
     curl_easy_setopt(c, CURLOPT_URL, opts_.url.c_str());
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     ApplyProbeDeadline(c, ctx);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
-#endif
+    AllowOnlyHttp(c);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, opts_.follow_redirects ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, opts_.max_redirects);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "joelclaw_exporter");
