@@ -7,6 +7,7 @@
 #include <fstream>
 #include <optional>
 
+#include "exporter/status_page.h"
 #include "exporter/version.h"
 #include "spdlog/spdlog.h"
 
@@ -259,17 +260,12 @@ std::vector<HttpRoute> App::Routes() {
                       r.body = snap ? snap->status_json : "{}";
                       return r;
                     }});
-  routes.push_back({"GET", "/", [](const HttpRequest&) {
+  routes.push_back({"GET", "/", [this](const HttpRequest&) {
+                      auto snap = snapshot();
                       HttpResponse r;
                       r.content_type = "text/html; charset=utf-8";
-                      r.body =
-                          "<!doctype html><html><head><title>joelclaw exporter</title></head>"
-                          "<body><h1>joelclaw exporter</h1><ul>"
-                          "<li><a href=\"/metrics\">/metrics</a></li>"
-                          "<li><a href=\"/api/v1/status\">/api/v1/status</a></li>"
-                          "<li><a href=\"/-/healthy\">/-/healthy</a></li>"
-                          "<li><a href=\"/-/ready\">/-/ready</a></li>"
-                          "</ul></body></html>\n";
+                      r.headers = StatusPageHeaders();
+                      r.body = RenderStatusPageForDocument(snap ? snap->status_json : "");
                       return r;
                     }});
   return routes;

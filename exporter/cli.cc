@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "exporter/app.h"
+#include "exporter/status_command.h"
 #include "exporter/version.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -17,6 +18,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: joelclaw_exporter [serve] [flags]\n"
+    "       joelclaw_exporter status [--url URL]... [--json] [--watch[=D]] [--timeout D]\n"
     "       joelclaw_exporter version\n"
     "\n"
     "Serving flags:\n"
@@ -39,6 +41,7 @@ struct Subcommand {
 // ninja-style table of subcommands; `serve` is the default.
 constexpr Subcommand kSubcommands[] = {
     {"serve", "run the exporter (default)", Serve},
+    {"status", "print the network's state from one or more exporters", RunStatusCommand},
     {"version", "print version and revision", Version},
 };
 

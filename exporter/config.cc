@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "exporter/config_node.h"
+#include "exporter/probes/http_probe.h"
 #include "exporter/registry.h"
 #include "yaml-cpp/yaml.h"
 
@@ -130,6 +131,27 @@ Status ParseCommands(const YAML::Node& node, ConfigContext& ctx) {
       return ctx.Error(kv.second, "commands: " + name + ": the program is empty");
     }
     ctx.SetCommand(name, std::move(argv));
+  }
+  return Status::Ok();
+}
+
+// `status: {urls: [...]}`: exporters that `joelclaw_exporter status` asks
+// besides its --url flags. Nothing else reads it.
+Status ParseStatusSection(const Entry& section, const ConfigContext& ctx, Config* cfg) {
+  if (!section) return Status::Ok();
+  if (section.value.IsNull()) return ctx.Error(section.key, "status has no value");
+  Status s = ctx.CheckMap(section.value, "status", {"urls"});
+  if (!s.ok()) return s;
+  const Entry urls = Find(section.value, "urls");
+  if (!urls) return ctx.Error(section.key, "status: urls is missing");
+  if (!(s = ctx.GetStringList(section.value, "status", "urls", &cfg->status_urls)).ok()) return s;
+  if (cfg->status_urls.empty()) return ctx.Error(urls.key, "status: urls is empty");
+  for (size_t i = 0; i < cfg->status_urls.size(); ++i) {
+    const std::string& url = cfg->status_urls[i];
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      return ctx.Error(urls.value[i], "status: url '" + RedactUrl(url) +
+                                          "' must start with http:// or https://");
+    }
   }
   return Status::Ok();
 }
@@ -256,7 +278,7 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
     // An empty (or comments-only) file has no position of its own.
     return Status::Error(filename + ":1: the config is empty; it needs at least one host");
   }
-  std::vector<std::string_view> top = {"defaults", "hosts", "commands"};
+  std::vector<std::string_view> top = {"defaults", "hosts", "commands", "status"};
   for (const CollectorKind& k : CollectorKinds()) {
     if (k.scope == CollectorScope::kGlobal) top.push_back(k.key);
   }
@@ -267,6 +289,7 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
   if (!s.ok()) return s;
   if (!(s = ParseDefaults(root["defaults"], ctx, cfg.get())).ok()) return s;
   if (!(s = ParseCommands(root["commands"], ctx)).ok()) return s;
+  if (!(s = ParseStatusSection(Find(root, "status"), ctx, cfg.get())).ok()) return s;
   YAML::Node hosts = root["hosts"];
   if (hosts && !hosts.IsNull()) {
     if (!hosts.IsMap()) {

@@ -40,6 +40,8 @@ struct Config {
   std::vector<std::string> hosts;     ///< In config order.
   std::vector<CheckSpec> checks;
   std::vector<CollectorSpec> collectors;
+  /// `status.urls`: more exporters for `joelclaw_exporter status` to ask.
+  std::vector<std::string> status_urls;
 };
 
 /// Parses YAML text. `filename` is used in error messages ("file:line: …").

@@ -10,6 +10,7 @@ PKGS=(
   prometheus prometheus-alertmanager openssh-server openssh-client redis-server
   openssl curl ca-certificates python3 procps
   python3-yaml systemd
+  chromium
 )
 missing=()
 for p in "${PKGS[@]}"; do

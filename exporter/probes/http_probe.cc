@@ -63,13 +63,7 @@ class HttpProbe : public Probe {
     curl_easy_setopt(c, CURLOPT_URL, opts_.url.c_str());
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     ApplyProbeDeadline(c, ctx);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
-#endif
+    AllowOnlyHttp(c);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, opts_.follow_redirects ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, opts_.max_redirects);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "joelclaw_exporter");
@@ -216,9 +210,10 @@ Result<double> ExtractJsonNumber(std::string_view body, std::string_view path) {
 }
 
 std::string RedactUrl(const std::string& url) {
+  // Without a scheme (a mistyped URL in an error message) the userinfo, if
+  // any, starts the string.
   size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  size_t host_start = scheme + 3;
+  size_t host_start = scheme == std::string::npos ? 0 : scheme + 3;
   size_t path_start = url.find_first_of("/?#", host_start);
   size_t at = url.rfind('@', path_start == std::string::npos ? std::string::npos : path_start);
   if (at == std::string::npos || at < host_start) return url;

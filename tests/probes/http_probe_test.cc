@@ -452,6 +452,8 @@ TEST(RedactUrlTest, RemovesUserInfo) {
   EXPECT_EQ(RedactUrl("http://user:pass@host:8080/p?q=1"), "http://host:8080/p?q=1");
   EXPECT_EQ(RedactUrl("https://token@host"), "https://host");
   EXPECT_EQ(RedactUrl("http://user:p@ss@host/x"), "http://host/x");
+  // A mistyped URL without a scheme still loses its password.
+  EXPECT_EQ(RedactUrl("joel:s3cret@host:10042"), "host:10042");
 }
 
 TEST(RedactUrlTest, LeavesOtherUrlsAlone) {
