@@ -6,6 +6,9 @@
 // arrives after the restart, once).
 #include <signal.h>
 
+#include <cstdio>
+#include <set>
+
 #include "gtest/gtest.h"
 #include "tests/support/fake_inngest.h"
 #include "tests/support/monitoring.h"
@@ -45,19 +48,31 @@ std::string WriteBridgeConfig(const TempDir& dir, int inngest_port) {
   return path;
 }
 
-// The exporter binary on a free port with `config`.
+// The exporter binary on a free port with `config`. Other test binaries
+// share the machine, so "up" means this process answers with this config,
+// and a port taken meanwhile is retried.
 class Exporter {
  public:
-  Exporter(const TempDir& dir, const std::string& config) {
-    port_ = FreePort();
-    process_ = std::make_unique<Subprocess>(
-        std::vector<std::string>{ExporterBinary(), "--config.file=" + config,
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
-        dir.File("exporter-" + std::to_string(port_) + ".log"));
-  }
+  Exporter(const TempDir& dir, std::string config) : dir_(dir), config_(std::move(config)) {}
   bool WaitUp() {
-    return WaitFor([&] { return !process_->Running() || PortOpen(port_); }, seconds(10)) &&
-           process_->Running();
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      port_ = FreePort();
+      process_ = std::make_unique<Subprocess>(
+          std::vector<std::string>{ExporterBinary(), "--config.file=" + config_,
+                                   "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+          dir_.File("exporter-" + std::to_string(port_) + ".log"));
+      const std::string mine = "\"config_source\":" + nlohmann::json(config_).dump();
+      if (WaitFor([&] {
+            return !process_->Running() ||
+                   HttpGet(Url("/api/v1/status")).body.find(mine) != std::string::npos;
+          },
+          seconds(10)) &&
+          process_->Running()) {
+        return true;
+      }
+      if (Log().find("cannot listen") == std::string::npos) return false;
+    }
+    return false;
   }
   HttpReply Notify(const std::string& body, const std::string& token = kToken) {
     std::vector<std::string> headers = {"Content-Type: application/json"};
@@ -73,9 +88,11 @@ class Exporter {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
   Subprocess& process() { return *process_; }
-  std::string Log() const { return process_->Log(); }
+  std::string Log() const { return process_ ? process_->Log() : ""; }
 
  private:
+  const TempDir& dir_;
+  const std::string config_;
   int port_ = 0;
   std::unique_ptr<Subprocess> process_;
 };
@@ -191,6 +208,35 @@ TEST(BridgeEndToEndTest, ASpooledEventSurvivesKillNineAndArrivesOnce) {
   EXPECT_EQ(inngest.DistinctIds(), 1u);
   EXPECT_EQ(inngest.Events()[0]["name"], "system/health.recovered");
   EXPECT_EQ(inngest.Events()[0]["id"], nlohmann::json::parse(ids)["ids"][0]);
+}
+
+TEST(BridgeEndToEndTest, AReloadTakesTheNewTokenAndAMissingSecretKeepsTheOldConfig) {
+  TempDir dir;
+  FakeInngest inngest(kKey);
+  ASSERT_TRUE(inngest.ok());
+  const std::string config = WriteBridgeConfig(dir, inngest.port());
+  Exporter exporter(dir, config);
+  ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
+  HttpReply first = exporter.Notify(Payload("firing.json"));
+  ASSERT_EQ(first.status, 200) << first.body << exporter.Log();
+
+  WriteFileOrDie(dir.File("bridge-token"), "rotated-token\n", 0600);
+  HttpReply reload = HttpRequest("POST", exporter.Url("/-/reload"));
+  ASSERT_EQ(reload.status, 200) << reload.body;
+  EXPECT_EQ(exporter.Notify(Payload("resolved.json")).status, 401);
+  ASSERT_EQ(exporter.Notify(Payload("resolved.json"), "rotated-token").status, 200);
+  ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() == 2; }, seconds(10))) << exporter.Log();
+
+  // A secret that went missing fails the reload, naming the file; the
+  // bridge keeps running with what it had.
+  std::remove(dir.File("inngest-event-key").c_str());
+  reload = HttpRequest("POST", exporter.Url("/-/reload"));
+  EXPECT_EQ(reload.status, 500);
+  EXPECT_NE(reload.body.find(dir.File("inngest-event-key") + " cannot be read"), std::string::npos)
+      << reload.body;
+  ASSERT_EQ(exporter.Notify(Payload("multiple.json"), "rotated-token").status, 200);
+  ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() == 5; }, seconds(10))) << exporter.Log();
+  EXPECT_EQ(inngest.DistinctIds(), 4u);  // firing.json's alert is also in multiple.json.
 }
 
 TEST(BridgeEndToEndTest, WithoutABridgeSectionTheRouteIs404) {
