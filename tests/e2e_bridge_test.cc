@@ -40,11 +40,15 @@ std::string WriteBridgeConfig(const TempDir& dir, int inngest_port) {
                  "bridge:\n"
                  "  token_file: bridge-token\n"
                  "  inngest:\n"
-                 "    url: http://127.0.0.1:" + std::to_string(inngest_port) + "\n"
-                 "    event_key_file: inngest-event-key\n"
-                 "    timeout: 2s\n"
-                 "  spool_dir: " + dir.File("spool") + "\n"
-                 "  retry: {initial: 100ms, max: 500ms}\n");
+                 "    url: http://127.0.0.1:" +
+                     std::to_string(inngest_port) +
+                     "\n"
+                     "    event_key_file: inngest-event-key\n"
+                     "    timeout: 2s\n"
+                     "  spool_dir: " +
+                     dir.File("spool") +
+                     "\n"
+                     "  retry: {initial: 100ms, max: 500ms}\n");
   return path;
 }
 
@@ -53,20 +57,25 @@ std::string WriteBridgeConfig(const TempDir& dir, int inngest_port) {
 // and a port taken meanwhile is retried.
 class Exporter {
  public:
-  Exporter(const TempDir& dir, std::string config) : dir_(dir), config_(std::move(config)) {}
+  Exporter(const TempDir& dir, std::string config)
+      : dir_(dir), config_(std::move(config)) {}
   bool WaitUp() {
     for (int attempt = 0; attempt < 3; ++attempt) {
       port_ = FreePort();
       process_ = std::make_unique<Subprocess>(
-          std::vector<std::string>{ExporterBinary(), "--config.file=" + config_,
-                                   "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+          std::vector<std::string>{
+              ExporterBinary(), "--config.file=" + config_,
+              "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
           dir_.File("exporter-" + std::to_string(port_) + ".log"));
-      const std::string mine = "\"config_source\":" + nlohmann::json(config_).dump();
-      if (WaitFor([&] {
-            return !process_->Running() ||
-                   HttpGet(Url("/api/v1/status")).body.find(mine) != std::string::npos;
-          },
-          seconds(10)) &&
+      const std::string mine =
+          "\"config_source\":" + nlohmann::json(config_).dump();
+      if (WaitFor(
+              [&] {
+                return !process_->Running() ||
+                       HttpGet(Url("/api/v1/status")).body.find(mine) !=
+                           std::string::npos;
+              },
+              seconds(10)) &&
           process_->Running()) {
         return true;
       }
@@ -82,7 +91,8 @@ class Exporter {
   std::string Metrics() { return HttpGet(Url("/metrics")).body; }
   // Waits until `series` reads `want` on /metrics.
   bool WaitMetric(const std::string& series, double want) {
-    return WaitFor([&] { return Value(Metrics(), series) == want; }, seconds(15));
+    return WaitFor([&] { return Value(Metrics(), series) == want; },
+                   seconds(15));
   }
   std::string Url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
@@ -97,7 +107,9 @@ class Exporter {
   std::unique_ptr<Subprocess> process_;
 };
 
-std::string Payload(const std::string& name) { return ReadFileOrDie(TestData("alertmanager/" + name)); }
+std::string Payload(const std::string& name) {
+  return ReadFileOrDie(TestData("alertmanager/" + name));
+}
 
 TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
   TempDir dir;
@@ -107,15 +119,21 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
   ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
   // Every status value is exported before the first notification.
   std::string m = exporter.Metrics();
-  for (const char* s : {"accepted", "bad_request", "unauthorized", "spool_error"}) {
-    EXPECT_EQ(Value(m, std::string("joelclaw_bridge_notifications_total{status=\"") + s + "\"}"), 0)
+  for (const char* s :
+       {"accepted", "bad_request", "unauthorized", "spool_error"}) {
+    EXPECT_EQ(
+        Value(m, std::string("joelclaw_bridge_notifications_total{status=\"") +
+                     s + "\"}"),
+        0)
         << s;
   }
   EXPECT_EQ(Value(m, "joelclaw_bridge_spool_events"), 0);
 
   HttpReply r = exporter.Notify(Payload("firing.json"));
   ASSERT_EQ(r.status, 200) << r.body << r.error << exporter.Log();
-  ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() == 1; }, seconds(10))) << exporter.Log();
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() == 1; }, seconds(10)))
+      << exporter.Log();
   nlohmann::json event = inngest.Events()[0];
   EXPECT_EQ(event["name"], "system/health.degraded");
   EXPECT_EQ(event["id"], nlohmann::json::parse(r.body)["ids"][0]);
@@ -124,19 +142,25 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
 
   r = exporter.Notify(Payload("firing.json"), "not-the-token");
   EXPECT_EQ(r.status, 401);
-  EXPECT_NE(r.body.find("the bearer token is wrong"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("the bearer token is wrong"), std::string::npos)
+      << r.body;
   r = exporter.Notify(Payload("firing.json"), "");
   EXPECT_EQ(r.status, 401);
   r = exporter.Notify(Payload("invalid-missing-alerts.json"));
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("alerts is missing"), std::string::npos) << r.body;
-  r = exporter.Notify(std::string(9 << 20, ' '));  // Over the server's body limit.
+  r = exporter.Notify(
+      std::string(9 << 20, ' '));  // Over the server's body limit.
   EXPECT_EQ(r.status, 413);
 
-  EXPECT_TRUE(exporter.WaitMetric("joelclaw_bridge_notifications_total{status=\"unauthorized\"}", 2));
+  EXPECT_TRUE(exporter.WaitMetric(
+      "joelclaw_bridge_notifications_total{status=\"unauthorized\"}", 2));
   m = exporter.Metrics();
-  EXPECT_EQ(Value(m, "joelclaw_bridge_notifications_total{status=\"accepted\"}"), 1);
-  EXPECT_EQ(Value(m, "joelclaw_bridge_notifications_total{status=\"bad_request\"}"), 1);
+  EXPECT_EQ(
+      Value(m, "joelclaw_bridge_notifications_total{status=\"accepted\"}"), 1);
+  EXPECT_EQ(
+      Value(m, "joelclaw_bridge_notifications_total{status=\"bad_request\"}"),
+      1);
   EXPECT_EQ(Value(m, "joelclaw_bridge_events_sent_total"), 1);
   EXPECT_EQ(Value(m, "joelclaw_bridge_send_failures_total"), 0);
   EXPECT_EQ(inngest.Events().size(), 1u);
@@ -145,9 +169,12 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
   // Every bridge family is documented, and all five are there.
   const std::set<std::string> documented = DocumentedMetrics();
   int families = 0;
-  for (size_t at = 0; (at = m.find("# TYPE joelclaw_bridge_", at)) != std::string::npos; ++at) {
+  for (size_t at = 0;
+       (at = m.find("# TYPE joelclaw_bridge_", at)) != std::string::npos;
+       ++at) {
     const std::string name = m.substr(at + 7, m.find(' ', at + 7) - at - 7);
-    EXPECT_EQ(documented.count(name), 1u) << name << " is not in docs/metrics.md";
+    EXPECT_EQ(documented.count(name), 1u)
+        << name << " is not in docs/metrics.md";
     ++families;
   }
   EXPECT_EQ(families, 5);
@@ -155,9 +182,11 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
   // promtool accepts the exposition with the bridge's families.
   WriteFileOrDie(dir.File("metrics.txt"), m);
   std::string promtool = FindProgram("promtool");
-  ASSERT_FALSE(promtool.empty()) << "promtool not installed (scripts/setup-deps.sh installs it)";
-  CommandOutput check = RunCommand({"sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool,
-                                    dir.File("metrics.txt")});
+  ASSERT_FALSE(promtool.empty())
+      << "promtool not installed (scripts/setup-deps.sh installs it)";
+  CommandOutput check =
+      RunCommand({"sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool,
+                  dir.File("metrics.txt")});
   EXPECT_EQ(check.exit_code, 0) << check.out;
   EXPECT_EQ(check.out, "");
 }
@@ -169,17 +198,25 @@ TEST(BridgeEndToEndTest, InngestDownSpoolsThenDeliversWhenItReturns) {
   ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
   HttpReply r = exporter.Notify(Payload("firing.json"));
   ASSERT_EQ(r.status, 200) << r.body << exporter.Log();
-  ASSERT_TRUE(exporter.WaitMetric("joelclaw_bridge_spool_events", 1)) << exporter.Metrics();
-  ASSERT_TRUE(WaitFor([&] { return Value(exporter.Metrics(), "joelclaw_bridge_send_failures_total") >= 2; },
-                      seconds(10)));
+  ASSERT_TRUE(exporter.WaitMetric("joelclaw_bridge_spool_events", 1))
+      << exporter.Metrics();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Value(exporter.Metrics(),
+                     "joelclaw_bridge_send_failures_total") >= 2;
+      },
+      seconds(10)));
   EXPECT_EQ(Value(exporter.Metrics(), "joelclaw_bridge_events_sent_total"), 0);
 
   FakeInngest inngest(kKey, inngest_port);
   ASSERT_TRUE(inngest.ok());
-  ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() == 1; }, seconds(10))) << exporter.Log();
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() == 1; }, seconds(10)))
+      << exporter.Log();
   EXPECT_TRUE(exporter.WaitMetric("joelclaw_bridge_spool_events", 0));
   EXPECT_EQ(Value(exporter.Metrics(), "joelclaw_bridge_events_sent_total"), 1);
-  EXPECT_EQ(Value(exporter.Metrics(), "joelclaw_bridge_spool_oldest_age_seconds"), 0);
+  EXPECT_EQ(
+      Value(exporter.Metrics(), "joelclaw_bridge_spool_oldest_age_seconds"), 0);
 }
 
 TEST(BridgeEndToEndTest, ASpooledEventSurvivesKillNineAndArrivesOnce) {
@@ -200,17 +237,22 @@ TEST(BridgeEndToEndTest, ASpooledEventSurvivesKillNineAndArrivesOnce) {
   ASSERT_TRUE(inngest.ok());
   Exporter second(dir, config);
   ASSERT_TRUE(second.WaitUp()) << second.Log();
-  ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() >= 1; }, seconds(10))) << second.Log();
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() >= 1; }, seconds(10)))
+      << second.Log();
   // Alertmanager re-sends the same notification (it never saw the first
   // answer, say): same id, so Inngest would run its functions once.
   ASSERT_EQ(second.Notify(Payload("resolved.json")).status, 200);
-  ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() >= 2; }, seconds(10))) << second.Log();
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() >= 2; }, seconds(10)))
+      << second.Log();
   EXPECT_EQ(inngest.DistinctIds(), 1u);
   EXPECT_EQ(inngest.Events()[0]["name"], "system/health.recovered");
   EXPECT_EQ(inngest.Events()[0]["id"], nlohmann::json::parse(ids)["ids"][0]);
 }
 
-TEST(BridgeEndToEndTest, AReloadTakesTheNewTokenAndAMissingSecretKeepsTheOldConfig) {
+TEST(BridgeEndToEndTest,
+     AReloadTakesTheNewTokenAndAMissingSecretKeepsTheOldConfig) {
   TempDir dir;
   FakeInngest inngest(kKey);
   ASSERT_TRUE(inngest.ok());
@@ -224,19 +266,27 @@ TEST(BridgeEndToEndTest, AReloadTakesTheNewTokenAndAMissingSecretKeepsTheOldConf
   HttpReply reload = HttpRequest("POST", exporter.Url("/-/reload"));
   ASSERT_EQ(reload.status, 200) << reload.body;
   EXPECT_EQ(exporter.Notify(Payload("resolved.json")).status, 401);
-  ASSERT_EQ(exporter.Notify(Payload("resolved.json"), "rotated-token").status, 200);
-  ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() == 2; }, seconds(10))) << exporter.Log();
+  ASSERT_EQ(exporter.Notify(Payload("resolved.json"), "rotated-token").status,
+            200);
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() == 2; }, seconds(10)))
+      << exporter.Log();
 
   // A secret that went missing fails the reload, naming the file; the
   // bridge keeps running with what it had.
   std::remove(dir.File("inngest-event-key").c_str());
   reload = HttpRequest("POST", exporter.Url("/-/reload"));
   EXPECT_EQ(reload.status, 500);
-  EXPECT_NE(reload.body.find(dir.File("inngest-event-key") + " cannot be read"), std::string::npos)
+  EXPECT_NE(reload.body.find(dir.File("inngest-event-key") + " cannot be read"),
+            std::string::npos)
       << reload.body;
-  ASSERT_EQ(exporter.Notify(Payload("multiple.json"), "rotated-token").status, 200);
-  ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() == 5; }, seconds(10))) << exporter.Log();
-  EXPECT_EQ(inngest.DistinctIds(), 4u);  // firing.json's alert is also in multiple.json.
+  ASSERT_EQ(exporter.Notify(Payload("multiple.json"), "rotated-token").status,
+            200);
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() == 5; }, seconds(10)))
+      << exporter.Log();
+  EXPECT_EQ(inngest.DistinctIds(),
+            4u);  // firing.json's alert is also in multiple.json.
 }
 
 TEST(BridgeEndToEndTest, WithoutABridgeSectionTheRouteIs404) {
@@ -247,7 +297,8 @@ TEST(BridgeEndToEndTest, WithoutABridgeSectionTheRouteIs404) {
   ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
   HttpReply r = exporter.Notify(Payload("firing.json"));
   EXPECT_EQ(r.status, 404);
-  EXPECT_NE(r.body.find("bridge is not configured"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("bridge is not configured"), std::string::npos)
+      << r.body;
   EXPECT_EQ(exporter.Metrics().find("joelclaw_bridge_"), std::string::npos);
 }
 

@@ -17,7 +17,8 @@ struct AlertmanagerAlert {
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
   std::string starts_at;  ///< RFC 3339, as sent.
-  std::string ends_at;    ///< RFC 3339, as sent ("0001-01-01T00:00:00Z" while firing).
+  std::string
+      ends_at;  ///< RFC 3339, as sent ("0001-01-01T00:00:00Z" while firing).
   std::string generator_url;
   std::string fingerprint;
 };
@@ -25,7 +26,7 @@ struct AlertmanagerAlert {
 /// An Alertmanager webhook notification, payload version "4"
 /// (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config).
 struct AlertmanagerPayload {
-  std::string status;    ///< Of the group: "firing" or "resolved".
+  std::string status;  ///< Of the group: "firing" or "resolved".
   std::string receiver;
   std::string group_key;  ///< Optional in the payload; "" when absent.
   std::map<std::string, std::string> group_labels;
@@ -54,7 +55,7 @@ std::string InngestEventId(const AlertmanagerAlert& alert);
 /// recovered for resolved), id (InngestEventId), ts (`now_ms`, when the
 /// bridge received the notification) and data (labels, annotations, status,
 /// startsAt, endsAt, generatorURL, fingerprint, receiver). Pure.
-std::vector<nlohmann::json> BuildInngestEvents(const AlertmanagerPayload& payload,
-                                               int64_t now_ms);
+std::vector<nlohmann::json> BuildInngestEvents(
+    const AlertmanagerPayload& payload, int64_t now_ms);
 
 }  // namespace joelclaw

@@ -17,7 +17,12 @@ namespace {
 // small and its failure cheap to repeat.
 constexpr size_t kBatch = 50;
 
-enum StatusIndex : size_t { kAccepted = 0, kBadRequest, kUnauthorized, kSpoolError };
+enum StatusIndex : size_t {
+  kAccepted = 0,
+  kBadRequest,
+  kUnauthorized,
+  kSpoolError
+};
 
 // Constant-time equality: both sides are hashed first so that neither the
 // content nor the length of the configured token leaks through timing.
@@ -30,7 +35,8 @@ bool SameSecret(std::string_view a, std::string_view b) {
 
 // "" when the request carries the right token, else the reason for the 401.
 std::string CheckBearer(const std::string& header, const std::string& token) {
-  if (header.empty()) return "this endpoint needs an Authorization: Bearer header";
+  if (header.empty())
+    return "this endpoint needs an Authorization: Bearer header";
   constexpr std::string_view kScheme = "bearer ";
   if (header.size() <= kScheme.size() ||
       strncasecmp(header.c_str(), kScheme.data(), kScheme.size()) != 0) {
@@ -53,18 +59,23 @@ HttpResponse JsonAnswer(int status, const nlohmann::json& body) {
 
 }  // namespace
 
-Result<std::unique_ptr<Bridge>> Bridge::Open(const BridgeConfig& config, Options options) {
-  Result<std::unique_ptr<Spool>> spool = Spool::Open(config.spool_dir, options.spool);
+Result<std::unique_ptr<Bridge>> Bridge::Open(const BridgeConfig& config,
+                                             Options options) {
+  Result<std::unique_ptr<Spool>> spool =
+      Spool::Open(config.spool_dir, options.spool);
   if (!spool.ok()) return spool.status().WithPrefix("bridge");
-  for (const std::string& w : (*spool)->TakeWarnings()) spdlog::warn("bridge spool: {}", w);
+  for (const std::string& w : (*spool)->TakeWarnings())
+    spdlog::warn("bridge spool: {}", w);
   if ((*spool)->size() > 0) {
     spdlog::info("bridge: {} undelivered events in the spool {} will be sent",
                  (*spool)->size(), config.spool_dir);
   }
-  return std::unique_ptr<Bridge>(new Bridge(config, std::move(options), std::move(spool).value()));
+  return std::unique_ptr<Bridge>(
+      new Bridge(config, std::move(options), std::move(spool).value()));
 }
 
-Bridge::Bridge(const BridgeConfig& config, Options options, std::unique_ptr<Spool> spool)
+Bridge::Bridge(const BridgeConfig& config, Options options,
+               std::unique_ptr<Spool> spool)
     : options_(std::move(options)), spool_(std::move(spool)), config_(config) {
   env_ = options_.env != nullptr ? options_.env : Env::Default();
 }
@@ -118,18 +129,19 @@ HttpResponse Bridge::HandleNotification(const HttpRequest& request) {
     if (!why.empty()) {
       Count(kUnauthorized);
       HttpResponse r = HttpResponse::Text(401, "Unauthorized: " + why + "\n");
-      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"joelclaw_exporter\"");
+      r.headers.emplace_back("WWW-Authenticate",
+                             "Bearer realm=\"joelclaw_exporter\"");
       return r;
     }
   }
   Result<AlertmanagerPayload> payload = ParseAlertmanagerPayload(request.body);
   if (!payload.ok()) {
     Count(kBadRequest);
-    spdlog::warn("bridge: rejected a notification from {}: {}", request.remote_addr,
-                 payload.status().message());
+    spdlog::warn("bridge: rejected a notification from {}: {}",
+                 request.remote_addr, payload.status().message());
     return HttpResponse::Text(
-        400, "Bad request: not an Alertmanager webhook v4 payload: " + payload.status().message() +
-                 "\n");
+        400, "Bad request: not an Alertmanager webhook v4 payload: " +
+                 payload.status().message() + "\n");
   }
   const double now = env_->NowSeconds();
   std::vector<nlohmann::json> events =
@@ -137,16 +149,19 @@ HttpResponse Bridge::HandleNotification(const HttpRequest& request) {
   std::vector<std::string> texts;
   nlohmann::json ids = nlohmann::json::array();
   for (const nlohmann::json& e : events) {
-    texts.push_back(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    texts.push_back(
+        e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     ids.push_back(e["id"]);
   }
   Status s = spool_->Append(texts, now);
   if (!s.ok()) {
     Count(kSpoolError);
-    spdlog::error("bridge: cannot spool {} events: {}", texts.size(), s.message());
+    spdlog::error("bridge: cannot spool {} events: {}", texts.size(),
+                  s.message());
     // 5xx: Alertmanager retries, and nothing was promised.
-    return HttpResponse::Text(503, "Service unavailable: the events could not be spooled: " +
-                                       s.message() + "\n");
+    return HttpResponse::Text(
+        503, "Service unavailable: the events could not be spooled: " +
+                 s.message() + "\n");
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -155,7 +170,8 @@ HttpResponse Bridge::HandleNotification(const HttpRequest& request) {
     cv_.notify_all();
   }
   Changed();
-  return JsonAnswer(200, {{"status", "accepted"}, {"events", texts.size()}, {"ids", ids}});
+  return JsonAnswer(
+      200, {{"status", "accepted"}, {"events", texts.size()}, {"ids", ids}});
 }
 
 BridgeStats Bridge::Stats(double now) const {
@@ -192,9 +208,11 @@ void Bridge::SenderLoop() {
     std::vector<Spool::Entry> batch = spool_->Pending(kBatch);
     if (batch.empty()) continue;
     std::string body = "[";
-    for (const Spool::Entry& e : batch) body += (body.size() > 1 ? "," : "") + e.event;
+    for (const Spool::Entry& e : batch)
+      body += (body.size() > 1 ? "," : "") + e.event;
     body += "]";
-    Status s = PostInngestEvents(cfg.inngest_url, cfg.event_key, body, cfg.timeout, &cancel_);
+    Status s = PostInngestEvents(cfg.inngest_url, cfg.event_key, body,
+                                 cfg.timeout, &cancel_);
     if (s.ok()) s = spool_->Ack(batch.back().seq);
     if (s.ok()) {
       {
@@ -207,13 +225,14 @@ void Bridge::SenderLoop() {
       continue;
     }
     if (cancel_) return;  // Stopping: the events stay spooled.
-    backoff = backoff.count() == 0 ? cfg.retry_initial : std::min(backoff * 2, cfg.retry_max);
+    backoff = backoff.count() == 0 ? cfg.retry_initial
+                                   : std::min(backoff * 2, cfg.retry_max);
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.send_failures += 1;
     }
-    spdlog::warn("bridge: delivering {} events failed, retrying in {}: {}", batch.size(),
-                 FormatDuration(backoff), s.message());
+    spdlog::warn("bridge: delivering {} events failed, retrying in {}: {}",
+                 batch.size(), FormatDuration(backoff), s.message());
     Changed();
   }
 }

@@ -24,9 +24,9 @@ inline constexpr std::array<std::string_view, 4> kBridgeNotificationStatuses = {
 /// The bridge's counters and spool state, copied into each snapshot.
 struct BridgeStats {
   std::array<double, kBridgeNotificationStatuses.size()> notifications{};
-  double events_sent = 0;     ///< Events Inngest acknowledged.
-  double send_failures = 0;   ///< Failed delivery attempts.
-  double spool_events = 0;    ///< Events spooled and not yet delivered.
+  double events_sent = 0;    ///< Events Inngest acknowledged.
+  double send_failures = 0;  ///< Failed delivery attempts.
+  double spool_events = 0;   ///< Events spooled and not yet delivered.
   double spool_oldest_age_seconds = 0;  ///< 0 when the spool is empty.
 };
 
@@ -42,14 +42,16 @@ struct BridgeStats {
 class Bridge {
  public:
   struct Options {
-    Env* env = nullptr;                ///< nullptr = Env::Default().
-    std::function<void()> on_change;   ///< Called when Stats() changed; may be empty.
+    Env* env = nullptr;  ///< nullptr = Env::Default().
+    std::function<void()>
+        on_change;  ///< Called when Stats() changed; may be empty.
     Spool::Options spool;
   };
 
   /// Opens the spool (replaying what a previous run left). Logs replay
   /// warnings. Does not start sending: call Start().
-  static Result<std::unique_ptr<Bridge>> Open(const BridgeConfig& config, Options options);
+  static Result<std::unique_ptr<Bridge>> Open(const BridgeConfig& config,
+                                              Options options);
   ~Bridge();  ///< Stop()s.
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
@@ -70,7 +72,8 @@ class Bridge {
   BridgeStats Stats(double now) const;
 
  private:
-  Bridge(const BridgeConfig& config, Options options, std::unique_ptr<Spool> spool);
+  Bridge(const BridgeConfig& config, Options options,
+         std::unique_ptr<Spool> spool);
   void SenderLoop();
   void Count(size_t status_index);
   void Changed() const;
@@ -81,11 +84,11 @@ class Bridge {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  BridgeConfig config_;         // GUARDED_BY(mu_)
-  bool wake_ = false;           // GUARDED_BY(mu_); new events or new config.
-  bool retry_now_ = false;      // GUARDED_BY(mu_); new config ends a backoff.
-  bool stopping_ = false;       // GUARDED_BY(mu_)
-  BridgeStats stats_;           // GUARDED_BY(mu_); spool fields unused.
+  BridgeConfig config_;     // GUARDED_BY(mu_)
+  bool wake_ = false;       // GUARDED_BY(mu_); new events or new config.
+  bool retry_now_ = false;  // GUARDED_BY(mu_); new config ends a backoff.
+  bool stopping_ = false;   // GUARDED_BY(mu_)
+  BridgeStats stats_;       // GUARDED_BY(mu_); spool fields unused.
   std::atomic<bool> cancel_{false};
   std::thread sender_;
 };

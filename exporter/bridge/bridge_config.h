@@ -12,12 +12,12 @@ namespace joelclaw {
 /// Inngest events out. Plain value; the secrets are read when the config is
 /// (re)loaded.
 struct BridgeConfig {
-  std::string token_file;   ///< "" = no bearer token required.
-  std::string token;        ///< token_file's content, trailing whitespace trimmed.
+  std::string token_file;  ///< "" = no bearer token required.
+  std::string token;  ///< token_file's content, trailing whitespace trimmed.
   std::string inngest_url;  ///< Base URL without a trailing slash.
   std::string event_key_file;
-  std::string event_key;    ///< event_key_file's content, trimmed likewise.
-  Duration timeout{5000};   ///< Per request to Inngest.
+  std::string event_key;   ///< event_key_file's content, trimmed likewise.
+  Duration timeout{5000};  ///< Per request to Inngest.
   std::string spool_dir;
   Duration retry_initial{1000};
   Duration retry_max{300000};
@@ -29,6 +29,7 @@ struct BridgeConfig {
 /// are errors naming file:line) and reads token_file and event_key_file,
 /// resolved against the config's directory; a missing, unreadable or empty
 /// file is an error naming it. Never throws; not thread-safe (ctx).
-Result<BridgeConfig> ParseBridgeConfig(const YAML::Node& node, const ConfigContext& ctx);
+Result<BridgeConfig> ParseBridgeConfig(const YAML::Node& node,
+                                       const ConfigContext& ctx);
 
 }  // namespace joelclaw

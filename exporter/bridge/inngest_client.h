@@ -14,7 +14,8 @@ namespace joelclaw {
 /// the body, or the transport failure (refused, timeout, …). Honours
 /// `timeout` and `cancel` (within ~100 ms). The key never appears in errors.
 /// Thread-safe (one curl handle per call).
-Status PostInngestEvents(const std::string& base_url, const std::string& event_key,
+Status PostInngestEvents(const std::string& base_url,
+                         const std::string& event_key,
                          const std::string& events_json, Duration timeout,
                          const std::atomic<bool>* cancel);
 

@@ -21,7 +21,8 @@ constexpr uint64_t kCompactBytes = 1 << 20;
 std::string Errno() { return std::strerror(errno); }
 
 void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  for (int i = 0; i < 4; ++i)
+    out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
 uint32_t GetU32(const char* p) {
@@ -32,14 +33,17 @@ uint32_t GetU32(const char* p) {
 
 uint32_t Crc(const std::string_view data) {
   return static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+      crc32(0L, reinterpret_cast<const Bytef*>(data.data()),
+            static_cast<uInt>(data.size())));
 }
 
-std::string EventPayload(uint64_t seq, double spooled_at, const std::string& event) {
+std::string EventPayload(uint64_t seq, double spooled_at,
+                         const std::string& event) {
   // The event is spliced in as text: it is already JSON and need not be
   // re-parsed on the request path.
-  return "{\"seq\":" + std::to_string(seq) + ",\"spooled_at\":" +
-         nlohmann::json(spooled_at).dump() + ",\"event\":" + event + "}";
+  return "{\"seq\":" + std::to_string(seq) +
+         ",\"spooled_at\":" + nlohmann::json(spooled_at).dump() +
+         ",\"event\":" + event + "}";
 }
 
 Status WriteAll(int fd, const std::string& bytes, const std::string& path) {
@@ -55,11 +59,13 @@ Status WriteAll(int fd, const std::string& bytes, const std::string& path) {
 
 Status SyncDir(const std::string& dir) {
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::Error("cannot open directory " + dir + ": " + Errno());
+  if (fd < 0)
+    return Status::Error("cannot open directory " + dir + ": " + Errno());
   int rc = fsync(fd);
   std::string err = rc == 0 ? "" : Errno();
   close(fd);
-  if (rc != 0) return Status::Error("cannot sync directory " + dir + ": " + err);
+  if (rc != 0)
+    return Status::Error("cannot sync directory " + dir + ": " + err);
   return Status::Ok();
 }
 
@@ -74,21 +80,26 @@ std::string EncodeSpoolRecord(const std::string& payload) {
   return out;
 }
 
-Result<std::unique_ptr<Spool>> Spool::Open(const std::string& dir, Options options) {
+Result<std::unique_ptr<Spool>> Spool::Open(const std::string& dir,
+                                           Options options) {
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::Error("cannot create spool directory " + dir + ": " + Errno());
+    return Status::Error("cannot create spool directory " + dir + ": " +
+                         Errno());
   }
   std::unique_ptr<Spool> spool(new Spool(dir, options));
   const std::string lock_path = dir + "/LOCK";
   spool->lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (spool->lock_fd_ < 0) return Status::Error("cannot open " + lock_path + ": " + Errno());
+  if (spool->lock_fd_ < 0)
+    return Status::Error("cannot open " + lock_path + ": " + Errno());
   if (flock(spool->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Status::Error("spool directory " + dir + " is in use by another process (" +
-                         lock_path + " is locked)");
+    return Status::Error("spool directory " + dir +
+                         " is in use by another process (" + lock_path +
+                         " is locked)");
   }
   const std::string log = dir + "/spool.log";
   spool->fd_ = open(log.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (spool->fd_ < 0) return Status::Error("cannot open " + log + ": " + Errno());
+  if (spool->fd_ < 0)
+    return Status::Error("cannot open " + log + ": " + Errno());
   Status s = spool->Replay();
   if (!s.ok()) return s;
   return spool;
@@ -125,7 +136,8 @@ Status Spool::Replay() {
     }
     const uint32_t len = GetU32(data.data() + off);
     const uint32_t crc = GetU32(data.data() + off + 4);
-    if (len > options_.max_record_bytes + 4096 || data.size() - off - kHeaderBytes < len) {
+    if (len > options_.max_record_bytes + 4096 ||
+        data.size() - off - kHeaderBytes < len) {
       problem = "a torn record (length " + std::to_string(len) + ")";
       break;
     }
@@ -142,8 +154,9 @@ Status Spool::Replay() {
         live_bytes_ -= pending_.front().record_bytes;
         pending_.pop_front();
       }
-    } else if (j.is_object() && j.contains("seq") && j["seq"].is_number_unsigned() &&
-               j.contains("event") && j["event"].is_object()) {
+    } else if (j.is_object() && j.contains("seq") &&
+               j["seq"].is_number_unsigned() && j.contains("event") &&
+               j["event"].is_object()) {
       Entry e;
       e.seq = j["seq"].get<uint64_t>();
       e.spooled_at = j.value("spooled_at", 0.0);
@@ -163,13 +176,15 @@ Status Spool::Replay() {
   next_seq_ = std::max(next_seq_, acked + 1);
   log_bytes_ = off;
   if (!problem.empty()) {
-    warnings_.push_back(log + ": " + problem + " at byte " + std::to_string(off) +
-                        " (a crash mid-write?); dropped the last " +
-                        std::to_string(data.size() - off) + " bytes, kept " +
-                        std::to_string(pending_.size()) + " pending events before it");
+    warnings_.push_back(
+        log + ": " + problem + " at byte " + std::to_string(off) +
+        " (a crash mid-write?); dropped the last " +
+        std::to_string(data.size() - off) + " bytes, kept " +
+        std::to_string(pending_.size()) + " pending events before it");
     // Cut the damage off so later appends follow valid records.
     if (ftruncate(fd_, static_cast<off_t>(off)) != 0 || fdatasync(fd_) != 0) {
-      return Status::Error("cannot cut the damaged tail off " + log + ": " + Errno());
+      return Status::Error("cannot cut the damaged tail off " + log + ": " +
+                           Errno());
     }
   }
   return Status::Ok();
@@ -178,7 +193,8 @@ Status Spool::Replay() {
 Status Spool::WriteRecords(const std::string& bytes) {
   const std::string log = dir_ + "/spool.log";
   Status s = WriteAll(fd_, bytes, log);
-  if (s.ok() && fdatasync(fd_) != 0) s = Status::Error("cannot sync " + log + ": " + Errno());
+  if (s.ok() && fdatasync(fd_) != 0)
+    s = Status::Error("cannot sync " + log + ": " + Errno());
   if (!s.ok()) {
     // Best effort: a partial record would otherwise sit before later ones
     // (replay would stop at it). If this fails too, replay's checksum still
@@ -195,8 +211,10 @@ Status Spool::WriteRecords(const std::string& bytes) {
 Status Spool::Append(const std::vector<std::string>& events, double now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (pending_.size() + events.size() > options_.max_events) {
-    return Status::Error("the spool in " + dir_ + " is full (" + std::to_string(pending_.size()) +
-                         " undelivered events, limit " + std::to_string(options_.max_events) + ")");
+    return Status::Error("the spool in " + dir_ + " is full (" +
+                         std::to_string(pending_.size()) +
+                         " undelivered events, limit " +
+                         std::to_string(options_.max_events) + ")");
   }
   std::string bytes;
   std::vector<Entry> added;
@@ -222,19 +240,22 @@ Status Spool::Append(const std::vector<std::string>& events, double now) {
 std::vector<Spool::Entry> Spool::Pending(size_t max) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Entry> out;
-  for (size_t i = 0; i < pending_.size() && i < max; ++i) out.push_back(pending_[i]);
+  for (size_t i = 0; i < pending_.size() && i < max; ++i)
+    out.push_back(pending_[i]);
   return out;
 }
 
 Status Spool::Ack(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
-  Status s = WriteRecords(EncodeSpoolRecord("{\"ack\":" + std::to_string(seq) + "}"));
+  Status s =
+      WriteRecords(EncodeSpoolRecord("{\"ack\":" + std::to_string(seq) + "}"));
   if (!s.ok()) return s;
   while (!pending_.empty() && pending_.front().seq <= seq) {
     live_bytes_ -= pending_.front().record_bytes;
     pending_.pop_front();
   }
-  if (pending_.empty() || (log_bytes_ > kCompactBytes && live_bytes_ * 2 < log_bytes_)) {
+  if (pending_.empty() ||
+      (log_bytes_ > kCompactBytes && live_bytes_ * 2 < log_bytes_)) {
     // The ack is durable already; a failed rewrite only leaves a longer log.
     return Rewrite();
   }
@@ -246,14 +267,17 @@ Status Spool::Rewrite() {
   const std::string tmp = log + ".tmp";
   std::string bytes;
   for (Entry& e : pending_) {
-    const std::string record = EncodeSpoolRecord(EventPayload(e.seq, e.spooled_at, e.event));
+    const std::string record =
+        EncodeSpoolRecord(EventPayload(e.seq, e.spooled_at, e.event));
     e.record_bytes = record.size();
     bytes += record;
   }
-  int fd = open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  int fd = open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                0600);
   if (fd < 0) return Status::Error("cannot create " + tmp + ": " + Errno());
   Status s = WriteAll(fd, bytes, tmp);
-  if (s.ok() && fdatasync(fd) != 0) s = Status::Error("cannot sync " + tmp + ": " + Errno());
+  if (s.ok() && fdatasync(fd) != 0)
+    s = Status::Error("cannot sync " + tmp + ": " + Errno());
   if (s.ok() && rename(tmp.c_str(), log.c_str()) != 0) {
     s = Status::Error("cannot rename " + tmp + " to " + log + ": " + Errno());
   }

@@ -37,14 +37,17 @@ class Spool {
   /// One pending event.
   struct Entry {
     uint64_t seq = 0;
-    double spooled_at = 0;  ///< Unix seconds.
-    std::string event;      ///< The event as JSON text.
+    double spooled_at = 0;    ///< Unix seconds.
+    std::string event;        ///< The event as JSON text.
     size_t record_bytes = 0;  ///< Size of its record in the log.
   };
 
   /// Creates `dir` (one level) when missing, locks it and replays the log.
-  static Result<std::unique_ptr<Spool>> Open(const std::string& dir, Options options);
-  static Result<std::unique_ptr<Spool>> Open(const std::string& dir) { return Open(dir, {}); }
+  static Result<std::unique_ptr<Spool>> Open(const std::string& dir,
+                                             Options options);
+  static Result<std::unique_ptr<Spool>> Open(const std::string& dir) {
+    return Open(dir, {});
+  }
   ~Spool();
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
@@ -67,7 +70,8 @@ class Spool {
   uint64_t LogBytes() const;
 
  private:
-  Spool(std::string dir, Options options) : dir_(std::move(dir)), options_(options) {}
+  Spool(std::string dir, Options options)
+      : dir_(std::move(dir)), options_(options) {}
   Status Replay();
   Status WriteRecords(const std::string& bytes);
   Status Rewrite();
@@ -77,11 +81,11 @@ class Spool {
   int lock_fd_ = -1;
 
   mutable std::mutex mu_;
-  int fd_ = -1;                    // GUARDED_BY(mu_); spool.log, O_APPEND.
-  uint64_t log_bytes_ = 0;         // GUARDED_BY(mu_)
-  uint64_t live_bytes_ = 0;        // GUARDED_BY(mu_); records of pending events.
-  uint64_t next_seq_ = 1;          // GUARDED_BY(mu_)
-  std::deque<Entry> pending_;      // GUARDED_BY(mu_)
+  int fd_ = -1;                // GUARDED_BY(mu_); spool.log, O_APPEND.
+  uint64_t log_bytes_ = 0;     // GUARDED_BY(mu_)
+  uint64_t live_bytes_ = 0;    // GUARDED_BY(mu_); records of pending events.
+  uint64_t next_seq_ = 1;      // GUARDED_BY(mu_)
+  std::deque<Entry> pending_;  // GUARDED_BY(mu_)
   std::vector<std::string> warnings_;  // GUARDED_BY(mu_)
 };
 

@@ -18,7 +18,8 @@ TEST(BridgeConfigTest, ReadsEveryKeyAndTheSecrets) {
   const BridgeConfig& b = *(*cfg)->bridge;
   EXPECT_EQ(b.token_file, TestData("config/secrets/bridge-token"));
   EXPECT_EQ(b.token, "test-bridge-token");  // Trailing newline trimmed.
-  EXPECT_EQ(b.inngest_url, "http://inngest.joelclaw:8288");  // Trailing slash dropped.
+  EXPECT_EQ(b.inngest_url,
+            "http://inngest.joelclaw:8288");  // Trailing slash dropped.
   EXPECT_EQ(b.event_key, "test-inngest-event-key");
   EXPECT_EQ(b.timeout, Duration(3000));
   EXPECT_EQ(b.spool_dir, "/var/lib/joelclaw-exporter/spool");
@@ -32,7 +33,8 @@ TEST(BridgeConfigTest, DefaultsAndNoTokenWhenOmitted) {
   const std::string path = dir.File("c.yaml");
   WriteFileOrDie(path,
                  "hosts: {panda: {filesystems: [\"/\"]}}\n"
-                 "bridge: {inngest: {url: \"http://127.0.0.1:8288\", event_key_file: key}, "
+                 "bridge: {inngest: {url: \"http://127.0.0.1:8288\", "
+                 "event_key_file: key}, "
                  "spool_dir: spool}\n");
   auto cfg = LoadConfigFile(path);
   ASSERT_TRUE(cfg.ok()) << cfg.status().message();
@@ -42,7 +44,8 @@ TEST(BridgeConfigTest, DefaultsAndNoTokenWhenOmitted) {
   EXPECT_EQ(b.retry_initial, Duration(1000));
   EXPECT_EQ(b.retry_max, Duration(300000));
   EXPECT_EQ(b.spool_dir, dir.File("spool"));
-  EXPECT_FALSE((*LoadConfigFile(TestData("config/valid-minimal.yaml")))->bridge.has_value());
+  EXPECT_FALSE((*LoadConfigFile(TestData("config/valid-minimal.yaml")))
+                   ->bridge.has_value());
 }
 
 TEST(BridgeConfigTest, AnEmptyOrMultiLineSecretIsAnError) {
@@ -50,17 +53,20 @@ TEST(BridgeConfigTest, AnEmptyOrMultiLineSecretIsAnError) {
   const std::string path = dir.File("c.yaml");
   WriteFileOrDie(path,
                  "hosts: {panda: {filesystems: [\"/\"]}}\n"
-                 "bridge: {inngest: {url: \"http://127.0.0.1:8288\", event_key_file: key}, "
+                 "bridge: {inngest: {url: \"http://127.0.0.1:8288\", "
+                 "event_key_file: key}, "
                  "spool_dir: spool}\n");
   WriteFileOrDie(dir.File("key"), " \n\n");
   auto cfg = LoadConfigFile(path);
   ASSERT_FALSE(cfg.ok());
-  EXPECT_EQ(cfg.status().message(), path + ":2: bridge: inngest: event_key_file " +
+  EXPECT_EQ(cfg.status().message(), path +
+                                        ":2: bridge: inngest: event_key_file " +
                                         dir.File("key") + " is empty");
   WriteFileOrDie(dir.File("key"), "one\ntwo\n");
   cfg = LoadConfigFile(path);
   ASSERT_FALSE(cfg.ok());
-  EXPECT_NE(cfg.status().message().find("holds more than one line"), std::string::npos);
+  EXPECT_NE(cfg.status().message().find("holds more than one line"),
+            std::string::npos);
 }
 
 }  // namespace

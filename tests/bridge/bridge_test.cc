@@ -19,7 +19,8 @@ using testing::WaitFor;
 
 constexpr char kKey[] = "test-event-key";
 
-BridgeConfig ConfigFor(const TempDir& dir, const FakeInngest& inngest, std::string token = "") {
+BridgeConfig ConfigFor(const TempDir& dir, const FakeInngest& inngest,
+                       std::string token = "") {
   BridgeConfig c;
   c.token = std::move(token);
   c.inngest_url = inngest.BaseUrl();
@@ -40,7 +41,8 @@ HttpRequest Post(std::string body, std::string authorization = "") {
   return r;
 }
 
-std::unique_ptr<Bridge> OpenOrDie(const BridgeConfig& c, Bridge::Options o = {}) {
+std::unique_ptr<Bridge> OpenOrDie(const BridgeConfig& c,
+                                  Bridge::Options o = {}) {
   auto b = Bridge::Open(c, std::move(o));
   EXPECT_TRUE(b.ok()) << b.status().message();
   return b.ok() ? std::move(b).value() : nullptr;
@@ -52,11 +54,13 @@ TEST(BridgeTest, DeliversEachAlertOnceAndCounts) {
   ASSERT_TRUE(inngest.ok());
   auto bridge = OpenOrDie(ConfigFor(dir, inngest));
   bridge->Start();
-  HttpResponse r = bridge->HandleNotification(Post(ReadFileOrDie(TestData("alertmanager/multiple.json"))));
+  HttpResponse r = bridge->HandleNotification(
+      Post(ReadFileOrDie(TestData("alertmanager/multiple.json"))));
   EXPECT_EQ(r.status, 200) << r.body;
   nlohmann::json answer = nlohmann::json::parse(r.body);
   EXPECT_EQ(answer["events"], 3);
-  ASSERT_TRUE(WaitFor([&] { return bridge->Stats(0).events_sent == 3; }, seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return bridge->Stats(0).events_sent == 3; }, seconds(10)));
   std::vector<nlohmann::json> got = inngest.Events();
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0]["id"], answer["ids"][0]);
@@ -85,12 +89,14 @@ TEST(BridgeTest, RejectsMissingOrWrongTokensInConstantForm) {
     EXPECT_EQ(r.status, 401);
     EXPECT_NE(r.body.find(c.reason), std::string::npos) << r.body;
   }
-  EXPECT_EQ(bridge->HandleNotification(Post(body, "Bearer s3cret")).status, 200);
-  EXPECT_EQ(bridge->HandleNotification(Post(body, "bearer s3cret")).status, 200);
+  EXPECT_EQ(bridge->HandleNotification(Post(body, "Bearer s3cret")).status,
+            200);
+  EXPECT_EQ(bridge->HandleNotification(Post(body, "bearer s3cret")).status,
+            200);
   BridgeStats st = bridge->Stats(0);
   EXPECT_EQ(st.notifications[2], 4);  // unauthorized
   EXPECT_EQ(st.notifications[0], 2);
-  EXPECT_EQ(st.spool_events, 2);      // Not started: nothing sent.
+  EXPECT_EQ(st.spool_events, 2);  // Not started: nothing sent.
 }
 
 TEST(BridgeTest, ABadPayloadIs400WithTheReason) {
@@ -100,7 +106,8 @@ TEST(BridgeTest, ABadPayloadIs400WithTheReason) {
   HttpResponse r = bridge->HandleNotification(
       Post(ReadFileOrDie(TestData("alertmanager/invalid-wrong-version.json"))));
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("only webhook payload version '4'"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("only webhook payload version '4'"), std::string::npos)
+      << r.body;
   EXPECT_EQ(bridge->Stats(0).notifications[1], 1);
   EXPECT_EQ(bridge->Stats(0).spool_events, 0);
 }
@@ -124,15 +131,19 @@ TEST(BridgeTest, RetriesWithBackoffUntilInngestAcceptsThenStopsPromptly) {
   inngest.SetStatus(500);
   auto bridge = OpenOrDie(ConfigFor(dir, inngest));
   bridge->Start();
-  ASSERT_EQ(bridge->HandleNotification(Post(ReadFileOrDie(TestData("alertmanager/firing.json"))))
+  ASSERT_EQ(bridge
+                ->HandleNotification(
+                    Post(ReadFileOrDie(TestData("alertmanager/firing.json"))))
                 .status,
             200);
-  ASSERT_TRUE(WaitFor([&] { return bridge->Stats(0).send_failures >= 3; }, seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return bridge->Stats(0).send_failures >= 3; },
+                      seconds(10)));
   BridgeStats st = bridge->Stats(1e10);
   EXPECT_EQ(st.spool_events, 1);
   EXPECT_GT(st.spool_oldest_age_seconds, 0);
   inngest.SetStatus(200);
-  ASSERT_TRUE(WaitFor([&] { return bridge->Stats(0).events_sent == 1; }, seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return bridge->Stats(0).events_sent == 1; }, seconds(10)));
   EXPECT_EQ(bridge->Stats(0).spool_events, 0);
   EXPECT_EQ(bridge->Stats(0).spool_oldest_age_seconds, 0);
 
@@ -141,10 +152,13 @@ TEST(BridgeTest, RetriesWithBackoffUntilInngestAcceptsThenStopsPromptly) {
   wrong.event_key = "wrong";
   wrong.retry_initial = wrong.retry_max = Duration(60000);
   bridge->Update(wrong);
-  ASSERT_EQ(bridge->HandleNotification(Post(ReadFileOrDie(TestData("alertmanager/resolved.json"))))
+  ASSERT_EQ(bridge
+                ->HandleNotification(
+                    Post(ReadFileOrDie(TestData("alertmanager/resolved.json"))))
                 .status,
             200);
-  ASSERT_TRUE(WaitFor([&] { return inngest.Unauthorized() >= 1; }, seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Unauthorized() >= 1; }, seconds(10)));
   auto start = std::chrono::steady_clock::now();
   bridge->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(2));

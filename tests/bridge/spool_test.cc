@@ -16,7 +16,9 @@ using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFileOrDie;
 
-std::string Event(int n) { return "{\"id\":\"e" + std::to_string(n) + "\",\"name\":\"x\"}"; }
+std::string Event(int n) {
+  return "{\"id\":\"e" + std::to_string(n) + "\",\"name\":\"x\"}";
+}
 
 std::unique_ptr<Spool> OpenOrDie(const std::string& dir) {
   auto s = Spool::Open(dir);
@@ -97,7 +99,8 @@ TEST(SpoolTest, CompactsALargeMostlyAckedLog) {
   TempDir dir;
   const std::string d = dir.File("spool");
   auto s = OpenOrDie(d);
-  const std::string big = "{\"id\":\"big\",\"pad\":\"" + std::string(20000, 'x') + "\"}";
+  const std::string big =
+      "{\"id\":\"big\",\"pad\":\"" + std::string(20000, 'x') + "\"}";
   for (int i = 0; i < 80; ++i) ASSERT_TRUE(s->Append({big}, 100).ok());
   ASSERT_TRUE(s->Append({Event(1)}, 200).ok());
   const uint64_t before = s->LogBytes();
@@ -164,7 +167,8 @@ TEST(SpoolTest, ASecondOpenOfTheSameDirectoryIsRefused) {
   auto first = OpenOrDie(dir.File("spool"));
   auto second = Spool::Open(dir.File("spool"));
   ASSERT_FALSE(second.ok());
-  EXPECT_NE(second.status().message().find("in use by another process"), std::string::npos)
+  EXPECT_NE(second.status().message().find("in use by another process"),
+            std::string::npos)
       << second.status().message();
 }
 
@@ -177,7 +181,8 @@ TEST(SpoolTest, AFullSpoolRefusesTheWholeAppend) {
   ASSERT_TRUE((*s)->Append({Event(1)}, 100).ok());
   Status full = (*s)->Append({Event(2), Event(3)}, 100);
   ASSERT_FALSE(full.ok());
-  EXPECT_NE(full.message().find("is full"), std::string::npos) << full.message();
+  EXPECT_NE(full.message().find("is full"), std::string::npos)
+      << full.message();
   EXPECT_EQ((*s)->size(), 1u);
 }
 
@@ -186,7 +191,8 @@ TEST(SpoolTest, AnUncreatableDirectoryIsAClearError) {
   WriteFileOrDie(dir.File("file"), "x");
   auto s = Spool::Open(dir.File("file") + "/spool");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("cannot create spool directory"), std::string::npos)
+  EXPECT_NE(s.status().message().find("cannot create spool directory"),
+            std::string::npos)
       << s.status().message();
 }
 
