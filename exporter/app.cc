@@ -60,12 +60,55 @@ Scheduler::Options App::SchedulerOptions() {
   so.env = env_;
   so.max_workers = options_.max_workers;
   // A finished run only marks the snapshot stale; the publisher rebuilds it.
-  so.on_result = [this] {
-    std::lock_guard<std::mutex> lock(pub_mu_);
-    dirty_ = true;
-    pub_cv_.notify_one();
-  };
+  so.on_result = [this] { MarkDirty(); };
   return so;
+}
+
+void App::MarkDirty() {
+  std::lock_guard<std::mutex> lock(pub_mu_);
+  dirty_ = true;
+  pub_cv_.notify_one();
+}
+
+Result<std::shared_ptr<Bridge>> App::PrepareBridge(const Config& config) {
+  if (!config.bridge) return std::shared_ptr<Bridge>();
+  std::shared_ptr<Bridge> current;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    current = bridge_;
+  }
+  // The same spool cannot be opened twice (it is flock()ed): keep the
+  // running bridge and hand it the new settings at the swap.
+  if (current && current->spool_dir() == config.bridge->spool_dir) return current;
+  Bridge::Options bo;
+  bo.env = env_;
+  bo.on_change = [this] { MarkDirty(); };
+  auto fresh = Bridge::Open(*config.bridge, bo);
+  if (!fresh.ok()) return fresh.status();
+  return std::shared_ptr<Bridge>(std::move(fresh).value());
+}
+
+void App::SwapBridge(const Config& config, std::shared_ptr<Bridge> next) {
+  std::shared_ptr<Bridge> old;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    old = bridge_;
+    bridge_ = next;
+  }
+  if (next && next == old) {
+    next->Update(*config.bridge);
+    return;
+  }
+  // A replaced bridge's undelivered events stay in its spool directory and
+  // go out when a bridge uses that directory again.
+  if (old) {
+    old->Stop();
+    if (old->Stats(env_->NowSeconds()).spool_events > 0) {
+      spdlog::warn("bridge: spool {} is no longer used and still holds undelivered events",
+                   old->spool_dir());
+    }
+  }
+  if (next) next->Start();
 }
 
 Status App::Start() {
@@ -80,9 +123,12 @@ Status App::Start() {
     web = *w;
   }
   web_ = web;
+  auto bridge = PrepareBridge(**config);
+  if (!bridge.ok()) return bridge.status();
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     last_reload_success_ = env_->NowSeconds();
+    bridge_ = *bridge;
   }
   auto scheduler = std::make_shared<Scheduler>(*config, SchedulerOptions(), nullptr);
   {
@@ -97,6 +143,7 @@ Status App::Start() {
   if (!server.ok()) return server.status();
   server_ = std::move(server).value();
   scheduler->Start();
+  if (*bridge) (*bridge)->Start();
   publisher_ = std::thread(&App::PublisherLoop, this);
   spdlog::info("listening on {} (port {}), config {}, {} checks, {} collectors",
                options_.listen_address, server_->port(), (*config)->source,
@@ -130,6 +177,8 @@ Status App::Reload() {
     if (!w.ok()) return fail(w.status());
     web = std::move(w).value();
   }
+  auto bridge = PrepareBridge(**config);
+  if (!bridge.ok()) return fail(bridge.status());
   if (web && server_) {
     // Users take effect at once; the listener keeps its TLS setup.
     server_->SetBasicAuthUsers(web->users);
@@ -151,6 +200,7 @@ Status App::Reload() {
     last_reload_success_ = env_->NowSeconds();
   }
   fresh->Start();
+  SwapBridge(**config, *bridge);
   Publish();
   spdlog::info("config reloaded from {}: {} checks, {} collectors", (*config)->source,
                (*config)->checks.size(), (*config)->collectors.size());
@@ -165,16 +215,23 @@ void App::Stop() {
     pub_cv_.notify_all();
   }
   std::shared_ptr<Scheduler> scheduler;
+  std::shared_ptr<Bridge> bridge;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     scheduler = scheduler_;
+    bridge = bridge_;
   }
-  // Probes are cancelled while the server drains, so both happen at once.
+  // Probes and the bridge's sender are cancelled while the server drains,
+  // so all happen at once.
   std::thread stop_checks([scheduler] {
     if (scheduler) scheduler->Stop(std::chrono::milliseconds(600));
   });
+  std::thread stop_bridge([bridge] {
+    if (bridge) bridge->Stop();
+  });
   if (server_) server_->Stop();
   stop_checks.join();
+  stop_bridge.join();
   if (publisher_.joinable()) publisher_.join();
 }
 
@@ -185,10 +242,12 @@ std::shared_ptr<const Snapshot> App::snapshot() const {
 
 void App::Publish() {
   std::shared_ptr<Scheduler> scheduler;
+  std::shared_ptr<Bridge> bridge;
   ExporterInfo info;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     scheduler = scheduler_;
+    bridge = bridge_;
     info.last_reload_successful = last_reload_ok_;
     info.last_reload_success_time = last_reload_success_;
     info.last_reload_error = last_reload_error_;
@@ -204,6 +263,7 @@ void App::Publish() {
   info.hosts = config.hosts;
   info.start_time = start_time_;
   info.now = env_->NowSeconds();
+  if (bridge) info.bridge = bridge->Stats(info.now);
   // Ready is judged on the very states being rendered: asking the scheduler
   // again could say "done" for a result that arrived after the copy, and
   // publish a ready snapshot that lacks it.
@@ -259,6 +319,17 @@ std::vector<HttpRoute> App::Routes() {
                       r.content_type = "application/json";
                       r.body = snap ? snap->status_json : "{}";
                       return r;
+                    }});
+  routes.push_back({"POST", "/alertmanager", [this](const HttpRequest& req) {
+                      std::shared_ptr<Bridge> bridge;
+                      {
+                        std::lock_guard<std::mutex> lock(state_mu_);
+                        bridge = bridge_;
+                      }
+                      if (bridge) return bridge->HandleNotification(req);
+                      return HttpResponse::Text(
+                          404, "Not Found: the Alertmanager bridge is not configured (the "
+                               "config has no bridge: section)\n");
                     }});
   routes.push_back({"GET", "/", [this](const HttpRequest&) {
                       auto snap = snapshot();

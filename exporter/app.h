@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "exporter/bridge/bridge.h"
 #include "exporter/config.h"
 #include "exporter/http_server.h"
 #include "exporter/scheduler.h"
@@ -46,6 +47,12 @@ class App {
  private:
   Result<std::shared_ptr<const Config>> LoadConfig() const;
   Scheduler::Options SchedulerOptions();
+  /// The bridge for `config`: the running one when its spool directory
+  /// stays (updated at swap), a freshly opened one, or nullptr without a
+  /// bridge section. REQUIRES: reload_mu_ held.
+  Result<std::shared_ptr<Bridge>> PrepareBridge(const Config& config);
+  void SwapBridge(const Config& config, std::shared_ptr<Bridge> next);
+  void MarkDirty();
   void PublisherLoop();
   void Publish();
   std::vector<HttpRoute> Routes();
@@ -57,6 +64,7 @@ class App {
 
   std::mutex reload_mu_;  // Serializes Start/Reload/Stop.
   std::shared_ptr<Scheduler> scheduler_;  // GUARDED_BY(state_mu_) for readers.
+  std::shared_ptr<Bridge> bridge_;        // GUARDED_BY(state_mu_) for readers.
 
   mutable std::mutex state_mu_;
   std::shared_ptr<const Snapshot> snapshot_;  // GUARDED_BY(state_mu_)

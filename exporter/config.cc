@@ -278,7 +278,7 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
     // An empty (or comments-only) file has no position of its own.
     return Status::Error(filename + ":1: the config is empty; it needs at least one host");
   }
-  std::vector<std::string_view> top = {"defaults", "hosts", "commands", "status"};
+  std::vector<std::string_view> top = {"defaults", "hosts", "commands", "status", "bridge"};
   for (const CollectorKind& k : CollectorKinds()) {
     if (k.scope == CollectorScope::kGlobal) top.push_back(k.key);
   }
@@ -290,6 +290,12 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
   if (!(s = ParseDefaults(root["defaults"], ctx, cfg.get())).ok()) return s;
   if (!(s = ParseCommands(root["commands"], ctx)).ok()) return s;
   if (!(s = ParseStatusSection(Find(root, "status"), ctx, cfg.get())).ok()) return s;
+  if (Entry bridge = Find(root, "bridge")) {
+    if (bridge.value.IsNull()) return ctx.Error(bridge.key, "bridge has no value");
+    Result<BridgeConfig> b = ParseBridgeConfig(bridge.value, ctx);
+    if (!b.ok()) return b.status();
+    cfg->bridge = std::move(b).value();
+  }
   YAML::Node hosts = root["hosts"];
   if (hosts && !hosts.IsNull()) {
     if (!hosts.IsMap()) {

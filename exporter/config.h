@@ -1,10 +1,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "exporter/bridge/bridge_config.h"
 #include "exporter/collector.h"
 #include "exporter/duration.h"
 #include "exporter/probe.h"
@@ -42,11 +44,13 @@ struct Config {
   std::vector<CollectorSpec> collectors;
   /// `status.urls`: more exporters for `joelclaw_exporter status` to ask.
   std::vector<std::string> status_urls;
+  std::optional<BridgeConfig> bridge;  ///< The `bridge:` section, if any.
 };
 
 /// Parses YAML text. `filename` is used in error messages ("file:line: …").
-/// Never throws. Pure apart from what probe/collector parsers read (none
-/// read files at parse time).
+/// Never throws. Pure apart from the bridge's secret files (token_file,
+/// event_key_file), which are read here so that a missing one fails the
+/// load; probe and collector parsers read no files.
 Result<std::shared_ptr<const Config>> ParseConfig(std::string_view yaml,
                                                   const std::string& filename);
 

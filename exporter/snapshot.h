@@ -1,9 +1,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "exporter/bridge/bridge.h"
 #include "exporter/scheduler.h"
 
 namespace joelclaw {
@@ -23,6 +25,7 @@ struct ExporterInfo {
   double cpu_seconds = -1;     ///< Process CPU time; < 0 = unknown.
   double resident_bytes = -1;  ///< Process RSS; < 0 = unknown.
   double open_fds = -1;
+  std::optional<BridgeStats> bridge;  ///< Set when the bridge is configured.
 };
 
 /// An immutable rendering of everything the HTTP endpoints serve. Built off

@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake pkg-config
   prometheus-cpp-dev libcivetweb-dev civetweb libssl-dev
   libyaml-cpp-dev libcurl4-openssl-dev libspdlog-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev zlib1g-dev
   prometheus prometheus-alertmanager openssh-server openssh-client redis-server
   openssl curl ca-certificates python3 procps
   python3-yaml systemd

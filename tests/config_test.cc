@@ -37,7 +37,7 @@ std::vector<std::string> Cases(const std::string& prefix) {
 
 // The registry-dependent lists, in the order the messages give them.
 std::string ExpandLists(std::string text) {
-  std::string probes, top = "defaults, hosts, commands, status", host = "checks";
+  std::string probes, top = "defaults, hosts, commands, status, bridge", host = "checks";
   for (const ProbeKind& k : ProbeKinds()) {
     probes += (probes.empty() ? "" : ", ") + std::string(k.name);
   }

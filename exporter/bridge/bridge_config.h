@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+
+#include "exporter/config_node.h"
+#include "exporter/duration.h"
+#include "exporter/status.h"
+
+namespace joelclaw {
+
+/// The `bridge:` section (docs/configuration.md): Alertmanager webhook in,
+/// Inngest events out. Plain value; the secrets are read when the config is
+/// (re)loaded.
+struct BridgeConfig {
+  std::string token_file;  ///< "" = no bearer token required.
+  std::string token;  ///< token_file's content, trailing whitespace trimmed.
+  std::string inngest_url;  ///< Base URL without a trailing slash.
+  std::string event_key_file;
+  std::string event_key;   ///< event_key_file's content, trimmed likewise.
+  Duration timeout{5000};  ///< Per request to Inngest.
+  std::string spool_dir;
+  Duration retry_initial{1000};
+  Duration retry_max{300000};
+
+  bool operator==(const BridgeConfig&) const = default;
+};
+
+/// Parses the value of the top-level `bridge:` key strictly (unknown keys
+/// are errors naming file:line) and reads token_file and event_key_file,
+/// resolved against the config's directory; a missing, unreadable or empty
+/// file is an error naming it. Never throws; not thread-safe (ctx).
+Result<BridgeConfig> ParseBridgeConfig(const YAML::Node& node,
+                                       const ConfigContext& ctx);
+
+}  // namespace joelclaw

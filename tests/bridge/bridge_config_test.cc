@@ -1,0 +1,73 @@
+#include "exporter/bridge/bridge_config.h"
+
+#include "exporter/config.h"
+#include "gtest/gtest.h"
+#include "tests/support/test_util.h"
+
+namespace joelclaw {
+namespace {
+
+using testing::TempDir;
+using testing::TestData;
+using testing::WriteFileOrDie;
+
+TEST(BridgeConfigTest, ReadsEveryKeyAndTheSecrets) {
+  auto cfg = LoadConfigFile(TestData("config/valid-bridge.yaml"));
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  ASSERT_TRUE((*cfg)->bridge.has_value());
+  const BridgeConfig& b = *(*cfg)->bridge;
+  EXPECT_EQ(b.token_file, TestData("config/secrets/bridge-token"));
+  EXPECT_EQ(b.token, "test-bridge-token");  // Trailing newline trimmed.
+  EXPECT_EQ(b.inngest_url,
+            "http://inngest.joelclaw:8288");  // Trailing slash dropped.
+  EXPECT_EQ(b.event_key, "test-inngest-event-key");
+  EXPECT_EQ(b.timeout, Duration(3000));
+  EXPECT_EQ(b.spool_dir, "/var/lib/joelclaw-exporter/spool");
+  EXPECT_EQ(b.retry_initial, Duration(2000));
+  EXPECT_EQ(b.retry_max, Duration(600000));
+}
+
+TEST(BridgeConfigTest, DefaultsAndNoTokenWhenOmitted) {
+  TempDir dir;
+  WriteFileOrDie(dir.File("key"), "k\n");
+  const std::string path = dir.File("c.yaml");
+  WriteFileOrDie(path,
+                 "hosts: {panda: {filesystems: [\"/\"]}}\n"
+                 "bridge: {inngest: {url: \"http://127.0.0.1:8288\", "
+                 "event_key_file: key}, "
+                 "spool_dir: spool}\n");
+  auto cfg = LoadConfigFile(path);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  const BridgeConfig& b = *(*cfg)->bridge;
+  EXPECT_EQ(b.token, "");
+  EXPECT_EQ(b.timeout, Duration(5000));
+  EXPECT_EQ(b.retry_initial, Duration(1000));
+  EXPECT_EQ(b.retry_max, Duration(300000));
+  EXPECT_EQ(b.spool_dir, dir.File("spool"));
+  EXPECT_FALSE((*LoadConfigFile(TestData("config/valid-minimal.yaml")))
+                   ->bridge.has_value());
+}
+
+TEST(BridgeConfigTest, AnEmptyOrMultiLineSecretIsAnError) {
+  TempDir dir;
+  const std::string path = dir.File("c.yaml");
+  WriteFileOrDie(path,
+                 "hosts: {panda: {filesystems: [\"/\"]}}\n"
+                 "bridge: {inngest: {url: \"http://127.0.0.1:8288\", "
+                 "event_key_file: key}, "
+                 "spool_dir: spool}\n");
+  WriteFileOrDie(dir.File("key"), " \n\n");
+  auto cfg = LoadConfigFile(path);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.status().message(), path +
+                                        ":2: bridge: inngest: event_key_file " +
+                                        dir.File("key") + " is empty");
+  WriteFileOrDie(dir.File("key"), "one\ntwo\n");
+  cfg = LoadConfigFile(path);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("holds more than one line"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace joelclaw

@@ -1,0 +1,306 @@
+// The Alertmanager → Inngest bridge through the real binary: POST
+// /alertmanager with real-shaped webhook payloads, a fake Inngest event API
+// on loopback (tests/support/fake_inngest.h), and the metrics on /metrics.
+// Covers delivery, the token and payload checks, Inngest being down (the
+// event waits in the spool), and kill -9 with an undelivered event (it
+// arrives after the restart, once).
+#include <signal.h>
+
+#include <cstdio>
+#include <set>
+
+#include "gtest/gtest.h"
+#include "tests/support/fake_inngest.h"
+#include "tests/support/monitoring.h"
+#include "tests/support/test_util.h"
+
+namespace joelclaw::testing {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr char kToken[] = "am-bridge-token";
+constexpr char kKey[] = "inngest-event-key-e2e";
+
+double Value(const std::string& metrics, const std::string& series) {
+  return MetricSample(metrics, series).value_or(-1);
+}
+
+// A config with the bridge pointing at 127.0.0.1:inngest_port, its secrets
+// and spool in `dir`.
+std::string WriteBridgeConfig(const TempDir& dir, int inngest_port) {
+  WriteFileOrDie(dir.File("bridge-token"), std::string(kToken) + "\n", 0600);
+  WriteFileOrDie(dir.File("inngest-event-key"), std::string(kKey) + "\n", 0600);
+  const std::string path = dir.File("config.yaml");
+  WriteFileOrDie(path,
+                 "defaults: {interval: 1s, timeout: 800ms}\n"
+                 "hosts:\n"
+                 "  panda:\n"
+                 "    filesystems: [\"/\"]\n"
+                 "bridge:\n"
+                 "  token_file: bridge-token\n"
+                 "  inngest:\n"
+                 "    url: http://127.0.0.1:" +
+                     std::to_string(inngest_port) +
+                     "\n"
+                     "    event_key_file: inngest-event-key\n"
+                     "    timeout: 2s\n"
+                     "  spool_dir: " +
+                     dir.File("spool") +
+                     "\n"
+                     "  retry: {initial: 100ms, max: 500ms}\n");
+  return path;
+}
+
+// The exporter binary on a free port with `config`. Other test binaries
+// share the machine, so "up" means this process answers with this config,
+// and a port taken meanwhile is retried.
+class Exporter {
+ public:
+  Exporter(const TempDir& dir, std::string config)
+      : dir_(dir), config_(std::move(config)) {}
+  bool WaitUp() {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      port_ = FreePort();
+      process_ = std::make_unique<Subprocess>(
+          std::vector<std::string>{
+              ExporterBinary(), "--config.file=" + config_,
+              "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+          dir_.File("exporter-" + std::to_string(port_) + ".log"));
+      const std::string mine =
+          "\"config_source\":" + nlohmann::json(config_).dump();
+      if (WaitFor(
+              [&] {
+                return !process_->Running() ||
+                       HttpGet(Url("/api/v1/status")).body.find(mine) !=
+                           std::string::npos;
+              },
+              seconds(10)) &&
+          process_->Running()) {
+        return true;
+      }
+      if (Log().find("cannot listen") == std::string::npos) return false;
+    }
+    return false;
+  }
+  HttpReply Notify(const std::string& body, const std::string& token = kToken) {
+    std::vector<std::string> headers = {"Content-Type: application/json"};
+    if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
+    return HttpRequest("POST", Url("/alertmanager"), body, headers);
+  }
+  std::string Metrics() { return HttpGet(Url("/metrics")).body; }
+  // Waits until `series` reads `want` on /metrics.
+  bool WaitMetric(const std::string& series, double want) {
+    return WaitFor([&] { return Value(Metrics(), series) == want; },
+                   seconds(15));
+  }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  Subprocess& process() { return *process_; }
+  std::string Log() const { return process_ ? process_->Log() : ""; }
+
+ private:
+  const TempDir& dir_;
+  const std::string config_;
+  int port_ = 0;
+  std::unique_ptr<Subprocess> process_;
+};
+
+std::string Payload(const std::string& name) {
+  return ReadFileOrDie(TestData("alertmanager/" + name));
+}
+
+TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
+  TempDir dir;
+  FakeInngest inngest(kKey);
+  ASSERT_TRUE(inngest.ok());
+  Exporter exporter(dir, WriteBridgeConfig(dir, inngest.port()));
+  ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
+  // Every status value is exported before the first notification.
+  std::string m = exporter.Metrics();
+  for (const char* s :
+       {"accepted", "bad_request", "unauthorized", "spool_error"}) {
+    EXPECT_EQ(
+        Value(m, std::string("joelclaw_bridge_notifications_total{status=\"") +
+                     s + "\"}"),
+        0)
+        << s;
+  }
+  EXPECT_EQ(Value(m, "joelclaw_bridge_spool_events"), 0);
+
+  HttpReply r = exporter.Notify(Payload("firing.json"));
+  ASSERT_EQ(r.status, 200) << r.body << r.error << exporter.Log();
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() == 1; }, seconds(10)))
+      << exporter.Log();
+  nlohmann::json event = inngest.Events()[0];
+  EXPECT_EQ(event["name"], "system/health.degraded");
+  EXPECT_EQ(event["id"], nlohmann::json::parse(r.body)["ids"][0]);
+  EXPECT_EQ(event["data"]["labels"]["target"], "inngest");
+  EXPECT_TRUE(event["ts"].is_number_integer());
+
+  r = exporter.Notify(Payload("firing.json"), "not-the-token");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("the bearer token is wrong"), std::string::npos)
+      << r.body;
+  r = exporter.Notify(Payload("firing.json"), "");
+  EXPECT_EQ(r.status, 401);
+  r = exporter.Notify(Payload("invalid-missing-alerts.json"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("alerts is missing"), std::string::npos) << r.body;
+  r = exporter.Notify(
+      std::string(9 << 20, ' '));  // Over the server's body limit.
+  EXPECT_EQ(r.status, 413);
+
+  EXPECT_TRUE(exporter.WaitMetric(
+      "joelclaw_bridge_notifications_total{status=\"unauthorized\"}", 2));
+  m = exporter.Metrics();
+  EXPECT_EQ(
+      Value(m, "joelclaw_bridge_notifications_total{status=\"accepted\"}"), 1);
+  EXPECT_EQ(
+      Value(m, "joelclaw_bridge_notifications_total{status=\"bad_request\"}"),
+      1);
+  EXPECT_EQ(Value(m, "joelclaw_bridge_events_sent_total"), 1);
+  EXPECT_EQ(Value(m, "joelclaw_bridge_send_failures_total"), 0);
+  EXPECT_EQ(inngest.Events().size(), 1u);
+  EXPECT_EQ(inngest.Unauthorized(), 0);
+
+  // Every bridge family is documented, and all five are there.
+  const std::set<std::string> documented = DocumentedMetrics();
+  int families = 0;
+  for (size_t at = 0;
+       (at = m.find("# TYPE joelclaw_bridge_", at)) != std::string::npos;
+       ++at) {
+    const std::string name = m.substr(at + 7, m.find(' ', at + 7) - at - 7);
+    EXPECT_EQ(documented.count(name), 1u)
+        << name << " is not in docs/metrics.md";
+    ++families;
+  }
+  EXPECT_EQ(families, 5);
+
+  // promtool accepts the exposition with the bridge's families.
+  WriteFileOrDie(dir.File("metrics.txt"), m);
+  std::string promtool = FindProgram("promtool");
+  ASSERT_FALSE(promtool.empty())
+      << "promtool not installed (scripts/setup-deps.sh installs it)";
+  CommandOutput check =
+      RunCommand({"sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool,
+                  dir.File("metrics.txt")});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_EQ(check.out, "");
+}
+
+TEST(BridgeEndToEndTest, InngestDownSpoolsThenDeliversWhenItReturns) {
+  TempDir dir;
+  const int inngest_port = FreePort();  // Nothing listens yet: refused.
+  Exporter exporter(dir, WriteBridgeConfig(dir, inngest_port));
+  ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
+  HttpReply r = exporter.Notify(Payload("firing.json"));
+  ASSERT_EQ(r.status, 200) << r.body << exporter.Log();
+  ASSERT_TRUE(exporter.WaitMetric("joelclaw_bridge_spool_events", 1))
+      << exporter.Metrics();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Value(exporter.Metrics(),
+                     "joelclaw_bridge_send_failures_total") >= 2;
+      },
+      seconds(10)));
+  EXPECT_EQ(Value(exporter.Metrics(), "joelclaw_bridge_events_sent_total"), 0);
+
+  FakeInngest inngest(kKey, inngest_port);
+  ASSERT_TRUE(inngest.ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() == 1; }, seconds(10)))
+      << exporter.Log();
+  EXPECT_TRUE(exporter.WaitMetric("joelclaw_bridge_spool_events", 0));
+  EXPECT_EQ(Value(exporter.Metrics(), "joelclaw_bridge_events_sent_total"), 1);
+  EXPECT_EQ(
+      Value(exporter.Metrics(), "joelclaw_bridge_spool_oldest_age_seconds"), 0);
+}
+
+TEST(BridgeEndToEndTest, ASpooledEventSurvivesKillNineAndArrivesOnce) {
+  TempDir dir;
+  const int inngest_port = FreePort();
+  const std::string config = WriteBridgeConfig(dir, inngest_port);
+  std::string ids;
+  {
+    Exporter first(dir, config);
+    ASSERT_TRUE(first.WaitUp()) << first.Log();
+    HttpReply r = first.Notify(Payload("resolved.json"));
+    ASSERT_EQ(r.status, 200) << r.body << first.Log();
+    ids = r.body;
+    first.process().Signal(SIGKILL);
+    ASSERT_NE(first.process().Wait(seconds(5)), -1);
+  }
+  FakeInngest inngest(kKey, inngest_port);
+  ASSERT_TRUE(inngest.ok());
+  Exporter second(dir, config);
+  ASSERT_TRUE(second.WaitUp()) << second.Log();
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() >= 1; }, seconds(10)))
+      << second.Log();
+  // Alertmanager re-sends the same notification (it never saw the first
+  // answer, say): same id, so Inngest would run its functions once.
+  ASSERT_EQ(second.Notify(Payload("resolved.json")).status, 200);
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() >= 2; }, seconds(10)))
+      << second.Log();
+  EXPECT_EQ(inngest.DistinctIds(), 1u);
+  EXPECT_EQ(inngest.Events()[0]["name"], "system/health.recovered");
+  EXPECT_EQ(inngest.Events()[0]["id"], nlohmann::json::parse(ids)["ids"][0]);
+}
+
+TEST(BridgeEndToEndTest,
+     AReloadTakesTheNewTokenAndAMissingSecretKeepsTheOldConfig) {
+  TempDir dir;
+  FakeInngest inngest(kKey);
+  ASSERT_TRUE(inngest.ok());
+  const std::string config = WriteBridgeConfig(dir, inngest.port());
+  Exporter exporter(dir, config);
+  ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
+  HttpReply first = exporter.Notify(Payload("firing.json"));
+  ASSERT_EQ(first.status, 200) << first.body << exporter.Log();
+
+  WriteFileOrDie(dir.File("bridge-token"), "rotated-token\n", 0600);
+  HttpReply reload = HttpRequest("POST", exporter.Url("/-/reload"));
+  ASSERT_EQ(reload.status, 200) << reload.body;
+  EXPECT_EQ(exporter.Notify(Payload("resolved.json")).status, 401);
+  ASSERT_EQ(exporter.Notify(Payload("resolved.json"), "rotated-token").status,
+            200);
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() == 2; }, seconds(10)))
+      << exporter.Log();
+
+  // A secret that went missing fails the reload, naming the file; the
+  // bridge keeps running with what it had.
+  std::remove(dir.File("inngest-event-key").c_str());
+  reload = HttpRequest("POST", exporter.Url("/-/reload"));
+  EXPECT_EQ(reload.status, 500);
+  EXPECT_NE(reload.body.find(dir.File("inngest-event-key") + " cannot be read"),
+            std::string::npos)
+      << reload.body;
+  ASSERT_EQ(exporter.Notify(Payload("multiple.json"), "rotated-token").status,
+            200);
+  ASSERT_TRUE(
+      WaitFor([&] { return inngest.Events().size() == 5; }, seconds(10)))
+      << exporter.Log();
+  EXPECT_EQ(inngest.DistinctIds(),
+            4u);  // firing.json's alert is also in multiple.json.
+}
+
+TEST(BridgeEndToEndTest, WithoutABridgeSectionTheRouteIs404) {
+  TempDir dir;
+  const std::string config = dir.File("config.yaml");
+  WriteFileOrDie(config, "hosts:\n  panda:\n    filesystems: [\"/\"]\n");
+  Exporter exporter(dir, config);
+  ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
+  HttpReply r = exporter.Notify(Payload("firing.json"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("bridge is not configured"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(exporter.Metrics().find("joelclaw_bridge_"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace joelclaw::testing
