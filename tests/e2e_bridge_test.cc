@@ -8,9 +8,11 @@
 
 #include <cstdio>
 #include <set>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "tests/support/fake_inngest.h"
+#include "tests/support/loopback_http_server.h"
 #include "tests/support/monitoring.h"
 #include "tests/support/test_util.h"
 
@@ -28,7 +30,8 @@ double Value(const std::string& metrics, const std::string& series) {
 
 // A config with the bridge pointing at 127.0.0.1:inngest_port, its secrets
 // and spool in `dir`.
-std::string WriteBridgeConfig(const TempDir& dir, int inngest_port) {
+std::string WriteBridgeConfig(const TempDir& dir, int inngest_port,
+                              const std::string& timeout = "2s") {
   WriteFileOrDie(dir.File("bridge-token"), std::string(kToken) + "\n", 0600);
   WriteFileOrDie(dir.File("inngest-event-key"), std::string(kKey) + "\n", 0600);
   const std::string path = dir.File("config.yaml");
@@ -44,7 +47,9 @@ std::string WriteBridgeConfig(const TempDir& dir, int inngest_port) {
                      std::to_string(inngest_port) +
                      "\n"
                      "    event_key_file: inngest-event-key\n"
-                     "    timeout: 2s\n"
+                     "    timeout: " +
+                     timeout +
+                     "\n"
                      "  spool_dir: " +
                      dir.File("spool") +
                      "\n"
@@ -287,6 +292,34 @@ TEST(BridgeEndToEndTest,
       << exporter.Log();
   EXPECT_EQ(inngest.DistinctIds(),
             4u);  // firing.json's alert is also in multiple.json.
+}
+
+TEST(BridgeEndToEndTest, SigtermDuringAHungSendExitsPromptlyAndKeepsTheEvent) {
+  TempDir dir;
+  BlackholeListener hung;  // Connections to it never complete.
+  ASSERT_TRUE(hung.ok());
+  // A long send timeout: only Stop() cancelling the send ends it early.
+  const std::string config = WriteBridgeConfig(dir, hung.port(), "30s");
+  {
+    Exporter exporter(dir, config);
+    ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
+    ASSERT_EQ(exporter.Notify(Payload("firing.json")).status, 200);
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(300));  // The send is under way.
+    const auto stop = std::chrono::steady_clock::now();
+    exporter.process().Signal(SIGTERM);
+    const int status = exporter.process().Wait(seconds(10));
+    const auto took = std::chrono::steady_clock::now() - stop;
+    ASSERT_NE(status, -1);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << exporter.Log();
+    EXPECT_LT(took, seconds(2));
+  }
+  // The event is still spooled: the next run reports it.
+  Exporter again(dir, config);
+  ASSERT_TRUE(again.WaitUp()) << again.Log();
+  EXPECT_TRUE(again.WaitMetric("joelclaw_bridge_spool_events", 1))
+      << again.Metrics();
 }
 
 TEST(BridgeEndToEndTest, WithoutABridgeSectionTheRouteIs404) {
