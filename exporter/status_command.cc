@@ -169,7 +169,7 @@ ExporterStatus FetchExporterStatus(const std::string& base_url, Duration timeout
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "joelclaw_exporter status");
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteCappedBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxStatusBytes));
   const CURLcode rc = PerformWithDeadline(c, ctx);

@@ -372,17 +372,6 @@ double Connection::PeerCertNotAfter() const {
   return -1;
 }
 
-size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
-  auto* sink = static_cast<BodySink*>(userdata);
-  size_t n = size * nmemb;
-  if (sink->data.size() + n > sink->limit) {
-    sink->overflow = true;
-    return 0;
-  }
-  sink->data.append(ptr, n);
-  return n;
-}
-
 void AllowOnlyHttp(CURL* curl) {
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");

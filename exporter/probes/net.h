@@ -121,18 +121,6 @@ std::string PeerText(std::string_view raw, size_t max_chars = 80);
 /// "[::1]" for IPv6 literals, the host unchanged otherwise.
 std::string BracketHost(const std::string& host);
 
-/// A response body collected up to `limit` bytes. Owned by one transfer.
-struct BodySink {
-  std::string data;
-  size_t limit = 0;
-  bool overflow = false;  ///< Set when more than `limit` arrived.
-};
-
-/// CURLOPT_WRITEFUNCTION for a BodySink given as CURLOPT_WRITEDATA: past the
-/// limit it sets `overflow` and aborts the transfer (CURLE_WRITE_ERROR), so
-/// a 100 MB body costs at most the cap, not the whole download.
-size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata);
-
 /// Restricts `curl` to http and https, for the request and any redirect.
 void AllowOnlyHttp(CURL* curl);
 
