@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "exporter/json_fields.h"
 #include "exporter/probes/net.h"
 #include "nlohmann/json.hpp"
 
@@ -14,32 +15,6 @@ using Json = nlohmann::json;
 // The condition statuses of the Kubernetes API, exported as label values.
 constexpr std::pair<std::string_view, std::string_view> kConditionStatuses[] = {
     {"True", "true"}, {"False", "false"}, {"Unknown", "unknown"}};
-
-// Reads obj[key] into *out when present and not null; another type is an
-// error naming `what` and the key.
-Status GetString(const Json& obj, const char* key, const std::string& what, std::string* out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return Status::Ok();
-  if (!it->is_string()) return Status::Error(what + ": " + key + " is not a string");
-  *out = it->get<std::string>();
-  return Status::Ok();
-}
-
-Status GetInt(const Json& obj, const char* key, const std::string& what, int64_t* out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return Status::Ok();
-  if (!it->is_number_integer()) return Status::Error(what + ": " + key + " is not an integer");
-  *out = it->get<int64_t>();
-  return Status::Ok();
-}
-
-Status GetBool(const Json& obj, const char* key, const std::string& what, bool* out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return Status::Ok();
-  if (!it->is_boolean()) return Status::Error(what + ": " + key + " is not a boolean");
-  *out = it->get<bool>();
-  return Status::Ok();
-}
 
 // obj[key] as an object; absent or null gives an empty one.
 Result<Json> GetObject(const Json& obj, const char* key, const std::string& what) {
@@ -64,7 +39,7 @@ Result<Json> ListItems(std::string_view json, std::string_view kind) {
   }
   if (!root.is_object()) return Status::Error("the answer is not a JSON object");
   std::string got;
-  Status s = GetString(root, "kind", "the answer", &got);
+  Status s = JsonString(root, "kind", "the answer: ", &got);
   if (!s.ok()) return s;
   if (!got.empty() && got != kind) {
     return Status::Error("expected a " + std::string(kind) + ", got a " + got);
@@ -85,10 +60,10 @@ Status ItemMeta(const Json& item, size_t index, std::string_view kind, std::stri
   if (!item.is_object()) return Status::Error(what + " is not an object");
   Result<Json> meta = GetObject(item, "metadata", what);
   if (!meta.ok()) return meta.status();
-  Status s = GetString(*meta, "name", what, name);
+  Status s = JsonString(*meta, "name", what + ": ", name);
   if (!s.ok()) return s;
   if (name->empty()) return Status::Error(what + " has no metadata.name");
-  if (ns != nullptr && !(s = GetString(*meta, "namespace", what, ns)).ok()) return s;
+  if (ns != nullptr && !(s = JsonString(*meta, "namespace", what + ": ", ns)).ok()) return s;
   return Status::Ok();
 }
 
@@ -100,8 +75,8 @@ Status Conditions(const Json& status, const std::string& what,
   for (const Json& c : *list) {
     if (!c.is_object()) return Status::Error(what + ": a condition is not an object");
     std::string type, value;
-    Status s = GetString(c, "type", what + ": condition", &type);
-    if (!s.ok() || !(s = GetString(c, "status", what + ": condition " + type, &value)).ok()) {
+    Status s = JsonString(c, "type", what + ": condition: ", &type);
+    if (!s.ok() || !(s = JsonString(c, "status", what + ": condition " + type + ": ", &value)).ok()) {
       return s;
     }
     if (!type.empty()) out->emplace_back(type, value);
@@ -125,11 +100,11 @@ Status ParseContainers(const Json& status, const char* key, bool init, const std
     if (!c.is_object()) return Status::Error(what + ": an entry of " + key + " is not an object");
     KubeContainer k;
     k.init = init;
-    Status s = GetString(c, "name", what + ": " + key, &k.name);
+    Status s = JsonString(c, "name", what + ": " + key + ": ", &k.name);
     if (!s.ok()) return s;
     const std::string cw = what + ": container " + k.name;
-    if (!(s = GetBool(c, "ready", cw, &k.ready)).ok()) return s;
-    if (!(s = GetInt(c, "restartCount", cw, &k.restarts)).ok()) return s;
+    if (!(s = JsonBool(c, "ready", cw + ": ", &k.ready)).ok()) return s;
+    if (!(s = JsonInt(c, "restartCount", cw + ": ", &k.restarts)).ok()) return s;
     Result<Json> state = GetObject(c, "state", cw);
     if (!state.ok()) return state.status();
     for (const char* st : {"running", "waiting", "terminated"}) {
@@ -141,7 +116,7 @@ Status ParseContainers(const Json& status, const char* key, bool init, const std
     if (k.state == "waiting") {
       Result<Json> waiting = GetObject(*state, "waiting", cw);
       if (!waiting.ok()) return waiting.status();
-      if (!(s = GetString(*waiting, "reason", cw + ": state.waiting", &k.waiting_reason)).ok()) {
+      if (!(s = JsonString(*waiting, "reason", cw + ": state.waiting: ", &k.waiting_reason)).ok()) {
         return s;
       }
     }
@@ -172,13 +147,13 @@ Result<std::vector<KubeNode>> ParseKubeNodeList(std::string_view json) {
     Result<Json> status = GetObject(item, "status", what);
     if (!spec.ok()) return spec.status();
     if (!status.ok()) return status.status();
-    if (!(s = GetBool(*spec, "unschedulable", what, &n.unschedulable)).ok()) return s;
+    if (!(s = JsonBool(*spec, "unschedulable", what + ": ", &n.unschedulable)).ok()) return s;
     if (!(s = Conditions(*status, what, &n.conditions)).ok()) return s;
     n.ready = ConditionTrue(n.conditions, "Ready");
     Result<Json> info = GetObject(*status, "nodeInfo", what);
     if (!info.ok()) return info.status();
-    if (!(s = GetString(*info, "osImage", what, &n.os_image)).ok()) return s;
-    if (!(s = GetString(*info, "kubeletVersion", what, &n.kubelet_version)).ok()) return s;
+    if (!(s = JsonString(*info, "osImage", what + ": ", &n.os_image)).ok()) return s;
+    if (!(s = JsonString(*info, "kubeletVersion", what + ": ", &n.kubelet_version)).ok()) return s;
     n.talos_version = TalosVersion(n.os_image);
     nodes.push_back(std::move(n));
   }
@@ -197,7 +172,7 @@ Result<std::vector<KubePod>> ParseKubePodList(std::string_view json) {
     const std::string what = "pod " + p.namespace_name + "/" + p.name;
     Result<Json> status = GetObject(item, "status", what);
     if (!status.ok()) return status.status();
-    if (!(s = GetString(*status, "phase", what, &p.phase)).ok()) return s;
+    if (!(s = JsonString(*status, "phase", what + ": ", &p.phase)).ok()) return s;
     std::vector<std::pair<std::string, std::string>> conditions;
     if (!(s = Conditions(*status, what, &conditions)).ok()) return s;
     p.ready = ConditionTrue(conditions, "Ready");
@@ -227,8 +202,8 @@ Result<std::vector<KubeWorkload>> ParseKubeWorkloadList(std::string_view json,
     if (!spec.ok()) return spec.status();
     if (!status.ok()) return status.status();
     w.desired = 1;  // The API's default for spec.replicas.
-    if (!(s = GetInt(*spec, "replicas", what + ": spec", &w.desired)).ok()) return s;
-    if (!(s = GetInt(*status, "readyReplicas", what + ": status", &w.ready)).ok()) return s;
+    if (!(s = JsonInt(*spec, "replicas", what + ": spec: ", &w.desired)).ok()) return s;
+    if (!(s = JsonInt(*status, "readyReplicas", what + ": status: ", &w.ready)).ok()) return s;
     out.push_back(std::move(w));
   }
   return out;

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "exporter/json_fields.h"
+
 namespace joelclaw {
 namespace {
 
@@ -50,38 +52,20 @@ std::string Excerpt(std::string_view s) {
   return out;
 }
 
-// Reads map[key] into *out when present and not null; a value of another
-// type is an error naming `what` and the key.
-Status GetString(const Json& map, const char* key, const std::string& what, std::string* out) {
-  auto it = map.find(key);
-  if (it == map.end() || it->is_null()) return Status::Ok();
-  if (!it->is_string()) return Status::Error(what + key + " is not a string");
-  *out = it->get<std::string>();
-  return Status::Ok();
-}
-
-Status GetBool(const Json& map, const char* key, const std::string& what, bool* out) {
-  auto it = map.find(key);
-  if (it == map.end() || it->is_null()) return Status::Ok();
-  if (!it->is_boolean()) return Status::Error(what + key + " is not a boolean");
-  *out = it->get<bool>();
-  return Status::Ok();
-}
-
 // `name` is "Self" or "Peer <node key>".
 Status ParseNode(const Json& node, const std::string& name, TailscalePeer* out) {
   if (!node.is_object()) return Status::Error(name + " is not an object");
   const std::string what = name + ": ";
   Status s;
-  if (!(s = GetString(node, "ID", what, &out->id)).ok()) return s;
-  if (!(s = GetString(node, "HostName", what, &out->host_name)).ok()) return s;
-  if (!(s = GetString(node, "DNSName", what, &out->dns_name)).ok()) return s;
-  if (!(s = GetString(node, "OS", what, &out->os)).ok()) return s;
-  if (!(s = GetBool(node, "Online", what, &out->online)).ok()) return s;
-  if (!(s = GetBool(node, "Active", what, &out->active)).ok()) return s;
-  if (!(s = GetBool(node, "ExitNode", what, &out->exit_node)).ok()) return s;
+  if (!(s = JsonString(node, "ID", what, &out->id)).ok()) return s;
+  if (!(s = JsonString(node, "HostName", what, &out->host_name)).ok()) return s;
+  if (!(s = JsonString(node, "DNSName", what, &out->dns_name)).ok()) return s;
+  if (!(s = JsonString(node, "OS", what, &out->os)).ok()) return s;
+  if (!(s = JsonBool(node, "Online", what, &out->online)).ok()) return s;
+  if (!(s = JsonBool(node, "Active", what, &out->active)).ok()) return s;
+  if (!(s = JsonBool(node, "ExitNode", what, &out->exit_node)).ok()) return s;
   std::string last_seen;
-  if (!(s = GetString(node, "LastSeen", what, &last_seen)).ok()) return s;
+  if (!(s = JsonString(node, "LastSeen", what, &last_seen)).ok()) return s;
   if (!last_seen.empty()) {
     Result<double> t = ParseRfc3339(last_seen);
     if (!t.ok()) return t.status().WithPrefix(what + "LastSeen");
@@ -207,12 +191,12 @@ Result<TailscaleStatus> ParseTailscaleStatus(std::string_view json) {
   Status s;
   auto tailnet = root.find("CurrentTailnet");
   if (tailnet != root.end() && tailnet->is_object()) {
-    if (!(s = GetString(*tailnet, "MagicDNSSuffix", "CurrentTailnet.", &st.magic_dns_suffix)).ok()) {
+    if (!(s = JsonString(*tailnet, "MagicDNSSuffix", "CurrentTailnet.", &st.magic_dns_suffix)).ok()) {
       return s;
     }
   }
   if (st.magic_dns_suffix.empty() &&
-      !(s = GetString(root, "MagicDNSSuffix", "", &st.magic_dns_suffix)).ok()) {
+      !(s = JsonString(root, "MagicDNSSuffix", "", &st.magic_dns_suffix)).ok()) {
     return s;
   }
 
