@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 
-#include <map>
 #include <string>
 #include <string_view>
 
