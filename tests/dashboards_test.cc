@@ -21,30 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-struct Dashboard {
-  std::string file;
-  json doc;
-};
-
-std::vector<Dashboard> LoadDashboards() {
-  std::vector<Dashboard> out;
-  for (const std::string& path : SourceFiles("dashboards", ".json")) {
-    out.push_back(
-        {std::filesystem::path(path).filename().string(), json::parse(ReadFileOrDie(path))});
-  }
-  return out;
-}
-
-/// Every panel, rows' collapsed children included.
-std::vector<json> Panels(const json& dashboard) {
-  std::vector<json> out;
-  for (const json& p : dashboard.value("panels", json::array())) {
-    out.push_back(p);
-    for (const json& child : p.value("panels", json::array())) out.push_back(child);
-  }
-  return out;
-}
-
 const json* Variable(const json& dashboard, const std::string& name) {
   for (const json& v : dashboard["templating"]["list"]) {
     if (v.value("name", "") == name) return &v;
@@ -55,21 +31,6 @@ const json* Variable(const json& dashboard, const std::string& name) {
 bool IsPromDatasource(const json& ds) {
   return ds.is_object() && ds.value("type", "") == "prometheus" &&
          ds.value("uid", "") == "${datasource}";
-}
-
-/// The expression with Grafana's variables replaced by something PromQL
-/// accepts: $host and the other regex variables by ".*", the interval
-/// variables by durations.
-std::string Substitute(std::string expr) {
-  const std::vector<std::pair<std::string, std::string>> fixed = {
-      {"$__rate_interval", "5m"}, {"${__rate_interval}", "5m"}, {"$__interval", "1m"},
-      {"${__interval}", "1m"},    {"$__range", "1h"},           {"${__range}", "1h"}};
-  for (const auto& [from, to] : fixed) {
-    for (size_t pos; (pos = expr.find(from)) != std::string::npos;)
-      expr.replace(pos, from.size(), to);
-  }
-  static const std::regex var(R"(\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*)");
-  return std::regex_replace(expr, var, ".*");
 }
 
 const std::set<std::string> kUnits = {"s",    "bytes", "percentunit", "dateTimeAsIso",
@@ -119,7 +80,7 @@ TEST(DashboardsTest, PanelsUseTheDatasourceVariableAndSetUnits) {
   std::set<std::string> units_used;
   for (const Dashboard& d : LoadDashboards()) {
     std::set<int> ids;
-    for (const json& p : Panels(d.doc)) {
+    for (const json& p : DashboardPanels(d.doc)) {
       const std::string where = d.file + ": " + p.value("title", "?");
       SCOPED_TRACE(where);
       EXPECT_TRUE(ids.insert(p.value("id", -1)).second) << "duplicate panel id";
@@ -157,7 +118,7 @@ TEST(DashboardsTest, QueriesUseDefinedVariablesAndDocumentedMetrics) {
   for (const Dashboard& d : LoadDashboards()) {
     std::set<std::string> vars = {"__rate_interval", "__interval", "__range"};
     for (const json& v : d.doc["templating"]["list"]) vars.insert(v.value("name", ""));
-    for (const json& p : Panels(d.doc)) {
+    for (const json& p : DashboardPanels(d.doc)) {
       for (const json& t : p.value("targets", json::array())) {
         const std::string expr = t.value("expr", "");
         SCOPED_TRACE(d.file + ": " + p.value("title", "") + ": " + expr);
@@ -184,9 +145,9 @@ TEST(DashboardsTest, EveryPanelQueryParses) {
   for (const Dashboard& d : LoadDashboards()) {
     out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << d.file;
     out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
-    for (const json& p : Panels(d.doc)) {
+    for (const json& p : DashboardPanels(d.doc)) {
       for (const json& t : p.value("targets", json::array())) {
-        const std::string expr = Substitute(t.value("expr", ""));
+        const std::string expr = PromqlForDashboardExpr(t.value("expr", ""));
         EXPECT_EQ(expr.find('$'), std::string::npos) << expr;
         out << YAML::BeginMap << YAML::Key << "record" << YAML::Value
             << "dashboard:panel_" + std::to_string(p.value("id", 0)) + "_" + t.value("refId", "") +

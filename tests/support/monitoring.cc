@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 #include "tests/support/test_util.h"
@@ -81,6 +82,38 @@ std::vector<std::string> WriteFastRuleFiles(const std::string& dir,
     written.push_back(path);
   }
   return written;
+}
+
+std::vector<Dashboard> LoadDashboards() {
+  std::vector<Dashboard> out;
+  for (const std::string& path : SourceFiles("dashboards", ".json")) {
+    out.push_back({std::filesystem::path(path).filename().string(),
+                   nlohmann::json::parse(ReadFileOrDie(path))});
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> DashboardPanels(const nlohmann::json& dashboard) {
+  std::vector<nlohmann::json> out;
+  for (const nlohmann::json& p : dashboard.value("panels", nlohmann::json::array())) {
+    out.push_back(p);
+    for (const nlohmann::json& child : p.value("panels", nlohmann::json::array())) {
+      out.push_back(child);
+    }
+  }
+  return out;
+}
+
+std::string PromqlForDashboardExpr(std::string expr) {
+  const std::vector<std::pair<std::string, std::string>> fixed = {
+      {"$__rate_interval", "5m"}, {"${__rate_interval}", "5m"}, {"$__interval", "1m"},
+      {"${__interval}", "1m"},    {"$__range", "1h"},           {"${__range}", "1h"}};
+  for (const auto& [from, to] : fixed) {
+    for (size_t pos; (pos = expr.find(from)) != std::string::npos;)
+      expr.replace(pos, from.size(), to);
+  }
+  static const std::regex var(R"(\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*)");
+  return std::regex_replace(expr, var, ".*");
 }
 
 std::set<std::string> SeriesNames(const std::string& expr) {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <set>
+
+#include "nlohmann/json.hpp"
 #include <string>
 #include <vector>
 
@@ -27,6 +29,20 @@ std::string WriteLoopbackAlertmanagerConfig(const std::string& path, const std::
 /// Returns the written paths.
 std::vector<std::string> WriteFastRuleFiles(const std::string& dir,
                                             const std::string& for_duration);
+
+/// A Grafana dashboard of dashboards/ (file name and JSON).
+struct Dashboard {
+  std::string file;
+  nlohmann::json doc;
+};
+/// Every dashboards/*.json, sorted by file name.
+std::vector<Dashboard> LoadDashboards();
+/// Every panel of a dashboard, rows' collapsed children included.
+std::vector<nlohmann::json> DashboardPanels(const nlohmann::json& dashboard);
+/// A panel expression with Grafana's variables replaced by something PromQL
+/// accepts: $host and the other regex variables by ".*", the interval
+/// variables by durations ($__rate_interval 5m, $__interval 1m, $__range 1h).
+std::string PromqlForDashboardExpr(std::string expr);
 
 /// The series names a PromQL expression refers to: identifiers outside
 /// quotes that start with "joelclaw_" (exported metrics) or contain ':'

@@ -10,7 +10,6 @@
 #include <cctype>
 #include <chrono>
 
-#include "nlohmann/json.hpp"
 
 namespace joelclaw::testing {
 namespace {
@@ -171,39 +170,6 @@ void RecordingHttpServer::Serve(int fd) {
   std::lock_guard<std::mutex> lock(mu_);
   open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
   close(fd);
-}
-
-FakeInngest::FakeInngest(std::string event_key, int port) : key_(std::move(event_key)) {
-  server_ = std::make_unique<RecordingHttpServer>(
-      [this](const RecordingHttpServer::Request& req) -> RecordingHttpServer::Reply {
-        if (req.method != "POST" || req.target.rfind("/e/", 0) != 0) {
-          return {404, R"({"error":"not found","status":404})"};
-        }
-        if (req.target.substr(3) != key_) {
-          return {401, R"({"error":"Event key not found","status":401})"};
-        }
-        nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
-        if (body.is_object()) body = nlohmann::json::array({body});
-        if (!body.is_array() || body.empty()) {
-          return {400, R"({"error":"Unable to process event payload","status":400})"};
-        }
-        nlohmann::json ids = nlohmann::json::array();
-        for (const nlohmann::json& event : body) {
-          if (!event.is_object() || !event.contains("name") || !event["name"].is_string()) {
-            return {400, R"({"error":"Event name is required","status":400})"};
-          }
-          ids.push_back(event.value("id", ""));
-        }
-        std::lock_guard<std::mutex> lock(mu_);
-        for (const nlohmann::json& event : body) events_.push_back(event.dump());
-        return {200, nlohmann::json{{"ids", ids}, {"status", 200}}.dump()};
-      },
-      port);
-}
-
-std::vector<std::string> FakeInngest::Events() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return events_;
 }
 
 }  // namespace joelclaw::testing

@@ -62,27 +62,4 @@ class RecordingHttpServer {
   std::thread acceptor_;
 };
 
-/// A stand-in for Inngest's event API (`POST /e/{event_key}`, a JSON event
-/// object or an array of them; 200 {"ids": [...], "status": 200}; 401 for an
-/// unknown key; 400 for a body that is not events). Keeps every event it
-/// accepted, duplicates included, so tests can count by `id` the way Inngest
-/// deduplicates.
-class FakeInngest {
- public:
-  explicit FakeInngest(std::string event_key, int port = 0);
-  bool ok() const { return server_->ok(); }
-  int port() const { return server_->port(); }
-  std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port()); }
-  /// Accepted events (raw JSON objects as text), in arrival order.
-  std::vector<std::string> Events() const;
-  const RecordingHttpServer& server() const { return *server_; }
-  void Stop() { server_->Stop(); }
-
- private:
-  std::string key_;
-  mutable std::mutex mu_;
-  std::vector<std::string> events_;  // GUARDED_BY(mu_)
-  std::unique_ptr<RecordingHttpServer> server_;
-};
-
 }  // namespace joelclaw::testing
