@@ -148,21 +148,9 @@ TEST(AlertPathEndToEndTest, TargetDownPagesOnceRecoversAndSurvivesKillNine) {
 
   std::filesystem::create_directories(dir.File("rules"));
   ASSERT_FALSE(WriteFastRuleFiles(dir.File("rules"), "1s").empty());
-  WriteFileOrDie(dir.File("prometheus.yml"),
-                 "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
-                 "rule_files: [\"" + dir.File("rules") + "/*.yml\"]\n"
-                 "alerting:\n"
-                 "  alertmanagers: [{static_configs: [{targets: [\"127.0.0.1:" +
-                     std::to_string(am_port) + "\"]}]}]\n"
-                     "scrape_configs:\n"
-                     "  - job_name: joelclaw-exporter\n"
-                     "    static_configs: [{targets: [\"127.0.0.1:" +
-                     std::to_string(exporter.port()) + "\"]}]\n");
-  const int prom_port = FreePort();
-  Subprocess prom({prometheus, "--config.file=" + dir.File("prometheus.yml"),
-                   "--storage.tsdb.path=" + dir.File("tsdb"),
-                   "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
-                  dir.File("prometheus.log"));
+  PrometheusProcess prom = StartPrometheus(dir, exporter.port(), "joelclaw-exporter",
+                                           dir.File("rules") + "/*.yml", am_port);
+  const int prom_port = prom.port;
   ASSERT_TRUE(WaitFor(
       [&] { return PromQuery(prom_port, "joelclaw_probe_success{target=\"worker\"}") == 1.0; },
       seconds(30)))

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "gtest/gtest.h"
+#include "tests/support/exporter_process.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
@@ -32,16 +33,11 @@ std::string Config(const std::string& systemctl_fixture) {
 
 TEST(CollectorsEndToEndTest, SystemdTailscaleHostThroughMetrics) {
   TempDir dir;
-  const int port = FreePort();
   const std::string config = dir.File("config.yaml");
   WriteFileOrDie(config, Config(TestData("systemd/show-clanker.txt")));
-  Subprocess exporter({ExporterBinary(), "--config.file=" + config,
-                       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                      dir.File("exporter.log"));
-  const std::string base = "http://127.0.0.1:" + std::to_string(port);
-  ASSERT_TRUE(WaitFor([&] { return HttpGet(base + "/-/ready").status == 200; },
-                      std::chrono::seconds(10)))
-      << exporter.Log();
+  ExporterProcess exporter(dir, {"--config.file=" + config});
+  ASSERT_TRUE(exporter.Start() && exporter.WaitReady()) << exporter.Log();
+  const std::string base = exporter.Url("");
   std::string m = HttpGet(base + "/metrics").body;
 
   EXPECT_EQ(Value(m, "joelclaw_systemd_unit_active{host=\"clanker-001\",unit=\"pdf-brain.service\"}"), 1);
@@ -70,7 +66,7 @@ TEST(CollectorsEndToEndTest, SystemdTailscaleHostThroughMetrics) {
   // systemctl breaks: only the systemd collector reports failure; the
   // others keep reporting fresh values.
   WriteFileOrDie(config, Config(dir.File("missing-fixture.txt")));
-  exporter.Signal(SIGHUP);
+  exporter.process().Signal(SIGHUP);
   ASSERT_TRUE(WaitFor(
       [&] {
         m = HttpGet(base + "/metrics").body;
@@ -83,7 +79,7 @@ TEST(CollectorsEndToEndTest, SystemdTailscaleHostThroughMetrics) {
   EXPECT_EQ(Value(m, "joelclaw_tailscale_peer_online{peer=\"clanker-001\"}"), 1);
   const std::string status = HttpGet(base + "/api/v1/status").body;
   EXPECT_NE(status.find("\"state\":\"failed\""), std::string::npos) << status;
-  EXPECT_TRUE(exporter.Running());
+  EXPECT_TRUE(exporter.process().Running());
 }
 
 }  // namespace

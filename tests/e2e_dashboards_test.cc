@@ -104,18 +104,9 @@ TEST(DashboardsEndToEndTest, EveryPanelQueryReturnsDataFromARealPrometheus) {
 
   std::filesystem::create_directories(dir.File("rules"));
   WriteFastRuleFiles(dir.File("rules"), "1s");
-  WriteFileOrDie(dir.File("prometheus.yml"),
-                 "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
-                 "rule_files: [\"" + dir.File("rules") + "/*.yml\"]\n"
-                 "scrape_configs:\n"
-                 "  - job_name: joelclaw-exporter\n"
-                 "    static_configs: [{targets: [\"127.0.0.1:" +
-                     std::to_string(exporter.port()) + "\"]}]\n");
-  const int prom_port = FreePort();
-  Subprocess prom({prometheus, "--config.file=" + dir.File("prometheus.yml"),
-                   "--storage.tsdb.path=" + dir.File("tsdb"),
-                   "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
-                  dir.File("prometheus.log"));
+  PrometheusProcess prom = StartPrometheus(dir, exporter.port(), "joelclaw-exporter",
+                                           dir.File("rules") + "/*.yml");
+  const int prom_port = prom.port;
   // Enough scrapes for rate() and increase() over a few samples.
   ASSERT_TRUE(WaitFor([&] { return SeriesCount(prom_port, "up == 1") == 1; }, seconds(30)))
       << prom.Log();

@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/exporter_process.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
@@ -39,18 +40,13 @@ void ExpectPromtoolAccepts(const TempDir& dir, const std::string& metrics) {
 
 TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
   TempDir dir;
-  const int port = FreePort();
   const std::string config = dir.File("config.yaml");
   WriteFileOrDie(config, Config(std::string("{enabled: true, host: gpubox, expected_gpus: 2, "
                                             "nvml_library: ") + JOELCLAW_FAKE_NVML + "}",
                                 TestData("gpu/na-fields.csv")));
-  Subprocess exporter({ExporterBinary(), "--config.file=" + config,
-                       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                      dir.File("exporter.log"));
-  const std::string base = "http://127.0.0.1:" + std::to_string(port);
-  ASSERT_TRUE(WaitFor([&] { return HttpGet(base + "/-/ready").status == 200; },
-                      std::chrono::seconds(10)))
-      << exporter.Log();
+  ExporterProcess exporter(dir, {"--config.file=" + config});
+  ASSERT_TRUE(exporter.Start() && exporter.WaitReady()) << exporter.Log();
+  const std::string base = exporter.Url("");
   std::string m = HttpGet(base + "/metrics").body;
 
   EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"gpu\",host=\"\"}"), 1) << m;
@@ -86,7 +82,7 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
   WriteFileOrDie(config, Config("{enabled: true, host: gpubox, expected_gpus: 2, "
                                 "nvml_library: /nonexistent/libnvidia-ml.so.1}",
                                 TestData("gpu/na-fields.csv")));
-  exporter.Signal(SIGHUP);
+  exporter.process().Signal(SIGHUP);
   ASSERT_TRUE(WaitFor(
       [&] {
         m = HttpGet(base + "/metrics").body;
@@ -105,7 +101,7 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
   WriteFileOrDie(config, Config("{enabled: true, host: gpubox, "
                                 "nvml_library: /nonexistent/libnvidia-ml.so.1}",
                                 dir.File("no-such-fixture.csv")));
-  exporter.Signal(SIGHUP);
+  exporter.process().Signal(SIGHUP);
   ASSERT_TRUE(WaitFor(
       [&] {
         m = HttpGet(base + "/metrics").body;
@@ -114,7 +110,7 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
       std::chrono::seconds(10)))
       << m << exporter.Log();
   EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"host\",host=\"gpubox\"}"), 1);
-  EXPECT_TRUE(exporter.Running());
+  EXPECT_TRUE(exporter.process().Running());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // with its reason in /api/v1/status while the exporter keeps serving.
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/exporter_process.h"
 #include "tests/support/fake_kube_api.h"
 #include "tests/support/test_util.h"
 
@@ -34,14 +35,9 @@ TEST(KubernetesEndToEndTest, TalosClusterThroughMetrics) {
   const std::string config = dir.File("config.yaml");
   WriteFileOrDie(config, "defaults: {interval: 1s, timeout: 800ms}\n"
                          "kubernetes: {kubeconfig: " + kubeconfig + ", namespaces: [joelclaw]}\n");
-  const int port = FreePort();
-  Subprocess exporter({ExporterBinary(), "--config.file=" + config,
-                       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                      dir.File("exporter.log"));
-  const std::string base = "http://127.0.0.1:" + std::to_string(port);
-  ASSERT_TRUE(WaitFor([&] { return HttpGet(base + "/-/ready").status == 200; },
-                      std::chrono::seconds(10)))
-      << exporter.Log();
+  ExporterProcess exporter(dir, {"--config.file=" + config});
+  ASSERT_TRUE(exporter.Start() && exporter.WaitReady()) << exporter.Log();
+  const std::string base = exporter.Url("");
   std::string m = HttpGet(base + "/metrics").body;
 
   EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"kubernetes\",host=\"\"}"), 1) << m;
@@ -101,7 +97,7 @@ TEST(KubernetesEndToEndTest, TalosClusterThroughMetrics) {
   EXPECT_NE(kube->dump().find("the Kubernetes API at " + url + " is unreachable"),
             std::string::npos)
       << kube->dump();
-  EXPECT_TRUE(exporter.Running());
+  EXPECT_TRUE(exporter.process().Running());
 }
 
 }  // namespace

@@ -223,18 +223,9 @@ TEST(E2eTest, RealPrometheusScrapesTheExporter) {
   ExporterProcess exporter(dir, {"--config.file=" + WriteFixtureConfig(dir, *http, closed)});
   ASSERT_TRUE(exporter.Start()) << exporter.Log();
 
-  WriteFileOrDie(dir.File("prometheus.yml"),
-                 "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
-                 "scrape_configs:\n"
-                 "  - job_name: joelclaw\n"
-                 "    static_configs: [{targets: [\"127.0.0.1:" +
-                     std::to_string(exporter.port()) + "\"]}]\n");
-  const int prom_port = FreePort();
-  Subprocess prom({prometheus, "--config.file=" + dir.File("prometheus.yml"),
-                   "--storage.tsdb.path=" + dir.File("tsdb"),
-                   "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
-                  dir.File("prometheus.log"));
-  ASSERT_TRUE(prom.started());
+  PrometheusProcess prom = StartPrometheus(dir, exporter.port(), "joelclaw");
+  ASSERT_TRUE(prom.process->started());
+  const int prom_port = prom.port;
 
   const auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(WaitFor([&] { return PromQuery(prom_port, "up{job=\"joelclaw\"}") == 1.0; },

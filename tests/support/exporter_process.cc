@@ -77,6 +77,30 @@ bool ExporterProcess::WaitReady(std::chrono::milliseconds timeout) const {
   return WaitFor([&] { return Get("/-/ready").status == 200; }, timeout);
 }
 
+PrometheusProcess StartPrometheus(const TempDir& dir, int exporter_port, const std::string& job,
+                                  const std::string& rule_glob, int alertmanager_port) {
+  std::string config =
+      "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n";
+  if (!rule_glob.empty()) config += "rule_files: [\"" + rule_glob + "\"]\n";
+  if (alertmanager_port > 0) {
+    config += "alerting:\n  alertmanagers: [{static_configs: [{targets: [\"127.0.0.1:" +
+              std::to_string(alertmanager_port) + "\"]}]}]\n";
+  }
+  config += "scrape_configs:\n  - job_name: " + job +
+            "\n    static_configs: [{targets: [\"127.0.0.1:" + std::to_string(exporter_port) +
+            "\"]}]\n";
+  WriteFileOrDie(dir.File("prometheus.yml"), config);
+  PrometheusProcess prom;
+  prom.port = FreePort();
+  prom.process = std::make_unique<Subprocess>(
+      std::vector<std::string>{FindProgram("prometheus"),
+                               "--config.file=" + dir.File("prometheus.yml"),
+                               "--storage.tsdb.path=" + dir.File("tsdb"),
+                               "--web.listen-address=127.0.0.1:" + std::to_string(prom.port)},
+      dir.File("prometheus.log"));
+  return prom;
+}
+
 std::optional<double> PromQuery(int port, const std::string& query) {
   HttpReply r = HttpGet("http://127.0.0.1:" + std::to_string(port) +
                         "/api/v1/query?query=" + UrlEncode(query));

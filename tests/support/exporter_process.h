@@ -65,6 +65,23 @@ class ExporterProcess {
   std::unique_ptr<Subprocess> process_;
 };
 
+/// A real Prometheus on 127.0.0.1 and a free port, started by
+/// StartPrometheus. The process is killed when this is destroyed.
+struct PrometheusProcess {
+  int port = 0;
+  std::unique_ptr<Subprocess> process;
+  std::string Log() const { return process ? process->Log() : ""; }
+};
+
+/// Starts `prometheus` (which must be installed) with a 1 s scrape and
+/// evaluation interval, scraping 127.0.0.1:`exporter_port` as job `job`,
+/// loading the rule files matching `rule_glob` ("" = none) and sending
+/// alerts to Alertmanager on 127.0.0.1:`alertmanager_port` (0 = none).
+/// Config, data and log live in `dir`. Does not wait for it to be up.
+PrometheusProcess StartPrometheus(const TempDir& dir, int exporter_port,
+                                  const std::string& job = "joelclaw-exporter",
+                                  const std::string& rule_glob = "", int alertmanager_port = 0);
+
 /// Prometheus's instant query result for `query` on 127.0.0.1:port: the
 /// first series' value, nullopt when the query failed or matched nothing.
 std::optional<double> PromQuery(int port, const std::string& query);

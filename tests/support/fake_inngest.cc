@@ -10,6 +10,8 @@
 #include <cstring>
 #include <set>
 
+#include "tests/support/test_util.h"
+
 namespace joelclaw::testing {
 namespace {
 
@@ -41,22 +43,8 @@ void Answer(int fd, int status, const std::string& reason,
 
 FakeInngest::FakeInngest(std::string event_key, int port)
     : key_(std::move(event_key)) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      listen(fd, 64) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return;
-  }
-  listen_fd_ = fd;
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = ListenLoopback(port, &port_);
+  if (listen_fd_ < 0) return;
   thread_ = std::thread(&FakeInngest::Serve, this);
 }
 

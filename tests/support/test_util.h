@@ -34,6 +34,11 @@ class TempDir {
   std::string path_;
 };
 
+/// A listening TCP socket on 127.0.0.1:`port` (0 = the kernel picks;
+/// SO_REUSEADDR, so the port of a stopped test server can be taken again),
+/// with `backlog`. Returns the fd and sets *bound_port, or -1 on failure.
+int ListenLoopback(int port, int* bound_port, int backlog = 64);
+
 /// A port that was free a moment ago on 127.0.0.1 (bind to 0, read, close).
 int FreePort();
 
