@@ -3,13 +3,16 @@
 # the dashboards, without network:
 #   1. promtool check rules (with lint) on rules/joelclaw-*.yml
 #   2. promtool test rules on rules/tests/*.test.yml
-#   3. dashboards/*.json are what scripts/gen-dashboards.py writes, and
+#   3. amtool check-config on rules/alertmanager.yml (routing cases and the
+#      inhibit rules are AlertmanagerConfigTest.*, with amtool and a real
+#      Alertmanager)
+#   3b. dashboards/*.json are what scripts/gen-dashboards.py writes, and
 #      k8s/base/generated/ what scripts/gen-k8s.py writes from rules/ and dashboards/
 #   4. the conventions (severity, summary, description, runbook_url, runbook
 #      sections, recording rule names, test coverage, dashboard uids, variables,
 #      units, every panel query parsing): the RulesTest.* and DashboardsTest.*
-#      cases of the test binary, built here if needed.
-# Set SKIP_GTEST=1 to run only 1-3 (no compiler needed).
+#      and AlertmanagerConfigTest.* cases of the test binary, built here if needed.
+# Set SKIP_GTEST=1 to run only 1-3b (no compiler needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
@@ -21,6 +24,10 @@ promtool check rules --lint=all --lint-fatal rules/joelclaw-*.yml
 
 echo "== promtool test rules"
 promtool test rules rules/tests/*.test.yml
+
+echo "== amtool check-config rules/alertmanager.yml"
+command -v amtool >/dev/null || { echo "amtool not found (scripts/setup-deps.sh installs it)" >&2; exit 1; }
+amtool check-config rules/alertmanager.yml
 
 echo "== dashboards up to date"
 python3 scripts/gen-dashboards.py --check
@@ -35,13 +42,13 @@ echo "  SUCCESS"
 if [[ "${SKIP_GTEST:-0}" == 1 ]]; then
   exit 0
 fi
-echo "== conventions (RulesTest, DashboardsTest)"
+echo "== conventions (RulesTest, DashboardsTest, AlertmanagerConfigTest)"
 if [[ -f "$BUILD_DIR/CMakeCache.txt" ]]; then
   cmake --build "$BUILD_DIR" --target joelclaw_tests -j"$(nproc)" >/dev/null
 else
   BUILD_DIR="$BUILD_DIR" ./scripts/build.sh
 fi
-filter='RulesTest.*:DashboardsTest.*'
+filter='RulesTest.*:DashboardsTest.*:AlertmanagerConfigTest.*'
 if ! "$BUILD_DIR/joelclaw_tests" --gtest_list_tests --gtest_filter="$filter" | grep -q '^  '; then
   echo "$BUILD_DIR/joelclaw_tests has no RulesTest/DashboardsTest cases (built with JOELCLAW_TEST_FILTER?)" >&2
   exit 1
