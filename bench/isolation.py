@@ -26,13 +26,7 @@ import threading
 import time
 import urllib.request
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from benchlib import Quiet, free_port
 
 
 def blackhole_listener():
@@ -51,18 +45,6 @@ def blackhole_listener():
         fillers.append(c)
     time.sleep(0.05)
     return srv, fillers
-
-
-class Quiet(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 def main():
