@@ -185,15 +185,7 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
   EXPECT_EQ(families, 5);
 
   // promtool accepts the exposition with the bridge's families.
-  WriteFileOrDie(dir.File("metrics.txt"), m);
-  std::string promtool = FindProgram("promtool");
-  ASSERT_FALSE(promtool.empty())
-      << "promtool not installed (scripts/setup-deps.sh installs it)";
-  CommandOutput check =
-      RunCommand({"sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool,
-                  dir.File("metrics.txt")});
-  EXPECT_EQ(check.exit_code, 0) << check.out;
-  EXPECT_EQ(check.out, "");
+  ExpectPromtoolAcceptsMetrics(dir, m);
 }
 
 TEST(BridgeEndToEndTest, InngestDownSpoolsThenDeliversWhenItReturns) {

@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/support/exporter_process.h"
+#include "tests/support/monitoring.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
@@ -55,13 +56,7 @@ TEST(CollectorsEndToEndTest, SystemdTailscaleHostThroughMetrics) {
   }
 
   // promtool accepts the exposition of every collector.
-  WriteFileOrDie(dir.File("metrics.txt"), m);
-  std::string promtool = FindProgram("promtool");
-  ASSERT_FALSE(promtool.empty()) << "promtool not installed (scripts/setup-deps.sh installs it)";
-  CommandOutput check = RunCommand({"sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool,
-                                    dir.File("metrics.txt")});
-  EXPECT_EQ(check.exit_code, 0) << check.out;
-  EXPECT_EQ(check.out, "");
+  ExpectPromtoolAcceptsMetrics(dir, m);
 
   // systemctl breaks: only the systemd collector reports failure; the
   // others keep reporting fresh values.

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/exporter_process.h"
+#include "tests/support/monitoring.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
@@ -26,16 +27,6 @@ std::string Config(const std::string& gpu, const std::string& smi_fixture) {
          "gpu: " + gpu + "\n"
          "commands:\n"
          "  nvidia-smi: [" + TestData("gpu/fake-nvidia-smi") + ", " + smi_fixture + "]\n";
-}
-
-void ExpectPromtoolAccepts(const TempDir& dir, const std::string& metrics) {
-  WriteFileOrDie(dir.File("metrics.txt"), metrics);
-  const std::string promtool = FindProgram("promtool");
-  ASSERT_FALSE(promtool.empty()) << "promtool not installed (scripts/setup-deps.sh installs it)";
-  CommandOutput check = RunCommand({"sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool,
-                                    dir.File("metrics.txt")});
-  EXPECT_EQ(check.exit_code, 0) << check.out;
-  EXPECT_EQ(check.out, "");
 }
 
 TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
@@ -64,7 +55,7 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
   EXPECT_EQ(Value(m, "joelclaw_gpu_fan_ratio{host=\"gpubox\",gpu=\"0\"}"), 0.3);
   EXPECT_EQ(m.find("joelclaw_gpu_fan_ratio{host=\"gpubox\",gpu=\"1\"}"), std::string::npos)
       << "NOT_SUPPORTED must not be exported";
-  ExpectPromtoolAccepts(dir, m);
+  ExpectPromtoolAcceptsMetrics(dir, m);
 
   const auto status = nlohmann::json::parse(HttpGet(base + "/api/v1/status").body, nullptr, false);
   ASSERT_FALSE(status.is_discarded());
@@ -94,7 +85,7 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
   EXPECT_EQ(m.find("joelclaw_gpu_power_watts{host=\"gpubox\",gpu=\"0\"}"), std::string::npos);
   EXPECT_EQ(m.find("joelclaw_gpu_temperature_celsius{host=\"gpubox\",gpu=\"1\"}"), std::string::npos);
   EXPECT_EQ(Value(m, "joelclaw_gpu_memory_total_bytes{host=\"gpubox\",gpu=\"1\"}"), 2048.0 * 1024 * 1024);
-  ExpectPromtoolAccepts(dir, m);
+  ExpectPromtoolAcceptsMetrics(dir, m);
 
   // NVML missing and nvidia-smi failing: the gpu collector fails, the host
   // collector carries on.

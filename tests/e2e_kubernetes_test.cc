@@ -7,6 +7,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/support/exporter_process.h"
 #include "tests/support/fake_kube_api.h"
+#include "tests/support/monitoring.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
@@ -67,13 +68,7 @@ TEST(KubernetesEndToEndTest, TalosClusterThroughMetrics) {
                      "name=\"redis\",state=\"desired\"}"),
             1);
 
-  WriteFileOrDie(dir.File("metrics.txt"), m);
-  std::string promtool = FindProgram("promtool");
-  ASSERT_FALSE(promtool.empty()) << "promtool not installed (scripts/setup-deps.sh installs it)";
-  CommandOutput check = RunCommand({"sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool,
-                                    dir.File("metrics.txt")});
-  EXPECT_EQ(check.exit_code, 0) << check.out;
-  EXPECT_EQ(check.out, "");
+  ExpectPromtoolAcceptsMetrics(dir, m);
 
   nlohmann::json status = nlohmann::json::parse(HttpGet(base + "/api/v1/status").body);
   const nlohmann::json* kube = KubeCollector(status);

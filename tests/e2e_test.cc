@@ -33,6 +33,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/support/exporter_process.h"
 #include "tests/support/loopback_http_server.h"
+#include "tests/support/monitoring.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
@@ -158,14 +159,7 @@ TEST(E2eTest, MetricsMatchGoldenAndPassPromtool) {
       << LineDiff(golden, masked)
       << "if the change is intended, rerun with UPDATE_GOLDEN=1 and review the diff";
 
-  const std::string promtool = FindProgram("promtool");
-  if (promtool.empty()) FAIL() << "promtool not installed (scripts/setup-deps.sh installs it)";
-  const std::string raw = dir.File("metrics.txt");
-  WriteFileOrDie(raw, reply.body);
-  CommandOutput lint =
-      RunCommand({"/bin/sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool, raw}, 30);
-  EXPECT_EQ(lint.exit_code, 0) << lint.out;
-  EXPECT_EQ(lint.out, "") << "promtool check metrics complained";
+  ExpectPromtoolAcceptsMetrics(dir, reply.body);
 }
 
 TEST(E2eTest, StatusDocumentHasHostsChecksAndRecentFailures) {

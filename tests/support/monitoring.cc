@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "gtest/gtest.h"
 #include "tests/support/test_util.h"
 #include "yaml-cpp/yaml.h"
 
@@ -114,6 +115,17 @@ std::string PromqlForDashboardExpr(std::string expr) {
   }
   static const std::regex var(R"(\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*)");
   return std::regex_replace(expr, var, ".*");
+}
+
+void ExpectPromtoolAcceptsMetrics(const TempDir& dir, const std::string& metrics) {
+  const std::string promtool = FindProgram("promtool");
+  ASSERT_FALSE(promtool.empty()) << "promtool not installed (scripts/setup-deps.sh installs it)";
+  const std::string path = dir.File("metrics.txt");
+  WriteFileOrDie(path, metrics);
+  CommandOutput check =
+      RunCommand({"/bin/sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool, path}, 30);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_EQ(check.out, "") << "promtool check metrics complained";
 }
 
 std::set<std::string> SeriesNames(const std::string& expr) {

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "nlohmann/json.hpp"
+#include "tests/support/test_util.h"
 #include <string>
 #include <vector>
 
@@ -43,6 +44,11 @@ std::vector<nlohmann::json> DashboardPanels(const nlohmann::json& dashboard);
 /// accepts: $host and the other regex variables by ".*", the interval
 /// variables by durations ($__rate_interval 5m, $__interval 1m, $__range 1h).
 std::string PromqlForDashboardExpr(std::string expr);
+
+/// Writes `metrics` (an exposition) into `dir` and expects
+/// `promtool check metrics` to accept it without a word; adds gtest failures
+/// otherwise (promtool missing included).
+void ExpectPromtoolAcceptsMetrics(const TempDir& dir, const std::string& metrics);
 
 /// The series names a PromQL expression refers to: identifiers outside
 /// quotes that start with "joelclaw_" (exported metrics) or contain ':'
