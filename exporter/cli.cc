@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "exporter/app.h"
+#include "exporter/flag_args.h"
 #include "exporter/status_command.h"
 #include "exporter/version.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -139,15 +140,10 @@ bool ParseServeFlags(const std::vector<std::string>& args, ServeFlags* flags,
       {"--log.level", &flags->log_level},
   };
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string name = a, value;
-    bool has_value = false;
-    size_t eq = a.find('=');
-    if (eq != std::string::npos) {
-      name = a.substr(0, eq);
-      value = a.substr(eq + 1);
-      has_value = true;
-    }
+    FlagArg flag = SplitFlag(args[i]);
+    const std::string& name = flag.name;
+    const std::string& value = flag.value;
+    const bool has_value = flag.has_value;
     if (name == "--config.check") {
       if (has_value) {
         *error = "--config.check takes no value";
@@ -157,15 +153,7 @@ bool ParseServeFlags(const std::vector<std::string>& args, ServeFlags* flags,
       continue;
     }
     bool handled = false;
-    auto take_value = [&]() -> bool {
-      if (has_value) return true;
-      if (i + 1 >= args.size()) {
-        *error = "flag " + name + " needs a value";
-        return false;
-      }
-      value = args[++i];
-      return true;
-    };
+    auto take_value = [&]() { return TakeFlagValue(args, &i, &flag, error); };
     for (const StringFlag& f : string_flags) {
       if (name != f.name) continue;
       if (!take_value()) return false;
@@ -184,7 +172,7 @@ bool ParseServeFlags(const std::vector<std::string>& args, ServeFlags* flags,
       handled = true;
     }
     if (!handled) {
-      *error = "unknown flag or argument '" + a + "'";
+      *error = "unknown flag or argument '" + args[i] + "'";
       return false;
     }
   }

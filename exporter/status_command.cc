@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "exporter/config.h"
+#include "exporter/flag_args.h"
 #include "exporter/probes/http_probe.h"
 #include "exporter/probes/net.h"
 
@@ -85,23 +86,11 @@ void ReportUnreachable(const nlohmann::json& board) {
 bool ParseStatusFlags(const std::vector<std::string>& args, StatusFlags* flags,
                       std::string* error) {
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string name = a, value;
-    const size_t eq = a.find('=');
-    const bool has_value = eq != std::string::npos;
-    if (has_value) {
-      name = a.substr(0, eq);
-      value = a.substr(eq + 1);
-    }
-    auto take_value = [&]() -> bool {
-      if (has_value) return true;
-      if (i + 1 >= args.size()) {
-        *error = "flag " + name + " needs a value";
-        return false;
-      }
-      value = args[++i];
-      return true;
-    };
+    FlagArg flag = SplitFlag(args[i]);
+    const std::string& name = flag.name;
+    const std::string& value = flag.value;
+    const bool has_value = flag.has_value;
+    auto take_value = [&]() { return TakeFlagValue(args, &i, &flag, error); };
     Status s;
     if (name == "-h" || name == "--help") {
       flags->help = true;
@@ -126,7 +115,7 @@ bool ParseStatusFlags(const std::vector<std::string>& args, StatusFlags* flags,
       if (!take_value()) return false;
       flags->config_file = value;
     } else {
-      *error = "unknown flag or argument '" + a + "'";
+      *error = "unknown flag or argument '" + args[i] + "'";
       return false;
     }
     if (!s.ok()) {
