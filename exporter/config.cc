@@ -19,9 +19,6 @@ namespace {
 
 using ConfigResult = Result<std::shared_ptr<const Config>>;
 
-// 1-based line of a node, 0 when it has none (yaml-cpp marks are 0-based).
-int LineOf(const YAML::Node& node) { return node.Mark().line >= 0 ? node.Mark().line + 1 : 0; }
-
 std::string Join(const std::vector<std::string_view>& names) {
   std::string out;
   for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);

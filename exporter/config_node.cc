@@ -5,14 +5,9 @@
 #include <limits>
 
 namespace joelclaw {
-namespace {
-
 int LineOf(const YAML::Node& node) {
-  // yaml-cpp marks are 0-based; editors count from 1.
   return node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
 }
-
-}  // namespace
 
 Status ConfigContext::Error(const YAML::Node& node, const std::string& message) const {
   const std::string text = scope_.empty() ? message : scope_ + ": " + message;

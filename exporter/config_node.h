@@ -12,6 +12,10 @@
 
 namespace joelclaw {
 
+/// 1-based line of `node` in its file, 0 when it has none (yaml-cpp marks
+/// are 0-based; editors count from 1).
+int LineOf(const YAML::Node& node);
+
 /// Helpers shared by every config parser (the core's and each collector's or
 /// probe's), so that all errors read "file:line: problem." and all maps are
 /// strict. One per config load; not thread-safe.

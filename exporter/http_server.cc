@@ -1,13 +1,12 @@
 #include "exporter/http_server.h"
 
+#include <CivetServer.h>
+#include <civetweb.h>
 #include <link.h>
 #include <netdb.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <CivetServer.h>
-#include <civetweb.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "exporter/text_parse.h"
 #include "spdlog/spdlog.h"
 
 namespace joelclaw {
@@ -69,10 +69,8 @@ struct HttpServer::Impl : public CivetHandler {
     req.query = ri->query_string ? ri->query_string : "";
     req.remote_addr = ri->remote_addr;
     for (int i = 0; i < ri->num_headers; ++i) {
-      std::string name = ri->http_headers[i].name;
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](unsigned char c) { return std::tolower(c); });
-      req.headers[name] = ri->http_headers[i].value ? ri->http_headers[i].value : "";
+      req.headers[AsciiLower(ri->http_headers[i].name)] =
+          ri->http_headers[i].value ? ri->http_headers[i].value : "";
     }
     const bool head = req.method == "HEAD";
     std::shared_ptr<BasicAuthenticator> authenticator;

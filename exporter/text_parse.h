@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace joelclaw {
@@ -8,5 +10,20 @@ namespace joelclaw {
 /// on empty input, trailing characters or overflow. Pure; for the command
 /// output parsers (launchctl, systemctl, …).
 bool ParseSignedLong(std::string_view s, long* out);
+
+/// `s` without leading and trailing ASCII whitespace (" \t\r\n\f\v"). Pure.
+std::string_view TrimBlanks(std::string_view s);
+
+/// `s` with A-Z turned into a-z (HTTP header names). Pure.
+std::string AsciiLower(std::string s);
+
+/// The start of `s` for an error message: at most `max_bytes` bytes, each
+/// run of whitespace read as one space, each other byte that is not
+/// printable ASCII replaced by '?', and "..." appended when `s` was longer.
+/// Pure; command output and files may hold anything.
+std::string Excerpt(std::string_view s, size_t max_bytes = 40);
+
+/// Excerpt() between single quotes: 'like this...'.
+std::string QuotedExcerpt(std::string_view s, size_t max_bytes = 40);
 
 }  // namespace joelclaw

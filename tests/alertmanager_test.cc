@@ -20,7 +20,7 @@
 #include "yaml-cpp/yaml.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace alertmanager_test {
 
 std::string ConfigPath() { return SourceDir() + "/rules/alertmanager.yml"; }
 
@@ -162,5 +162,5 @@ TEST(AlertmanagerConfigTest, RealAlertmanagerInhibitsAHostsAlertsWhileItIsDown) 
   EXPECT_EQ(NotifiedAlerts(bridge), want_phone);
 }
 
-}  // namespace
+}  // namespace alertmanager_test
 }  // namespace joelclaw::testing

@@ -19,7 +19,7 @@
 extern char** environ;
 
 namespace joelclaw {
-namespace {
+namespace cli_test {
 
 using testing::ExporterBinary;
 using testing::ReadFileOrDie;
@@ -271,5 +271,5 @@ TEST(CliBinaryTest, HelpListsSubcommands) {
   EXPECT_NE(r.out.find("version"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace cli_test
 }  // namespace joelclaw

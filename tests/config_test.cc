@@ -10,7 +10,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace config_test {
 
 using std::chrono::milliseconds;
 using testing::ReadFileOrDie;
@@ -245,5 +245,5 @@ TEST(ConfigTest, MissingFileIsAClearError) {
             "cannot read config file /nonexistent/joelclaw.yaml: No such file or directory");
 }
 
-}  // namespace
+}  // namespace config_test
 }  // namespace joelclaw

@@ -17,7 +17,7 @@
 #include "yaml-cpp/yaml.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace dashboards_test {
 
 using nlohmann::json;
 
@@ -178,5 +178,5 @@ TEST(DashboardsTest, MatchTheirGenerator) {
   EXPECT_EQ(result.exit_code, 0) << result.out;
 }
 
-}  // namespace
+}  // namespace dashboards_test
 }  // namespace joelclaw::testing

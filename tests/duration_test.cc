@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 
 namespace joelclaw {
-namespace {
+namespace duration_test {
 
 TEST(DurationTest, ParsesUnitsAndCombinations) {
   EXPECT_EQ(ParseDuration("30s")->count(), 30000);
@@ -34,5 +34,5 @@ TEST(DurationTest, FormatsShortest) {
   EXPECT_EQ(FormatDuration(Duration(0)), "0s");
 }
 
-}  // namespace
+}  // namespace duration_test
 }  // namespace joelclaw

@@ -32,7 +32,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace e2e_alert_path_test {
 
 using std::chrono::seconds;
 
@@ -260,5 +260,5 @@ TEST(AlertPathEndToEndTest, TargetDownPagesOnceRecoversAndSurvivesKillNine) {
       << exporter.Metrics();
 }
 
-}  // namespace
+}  // namespace e2e_alert_path_test
 }  // namespace joelclaw::testing

@@ -17,7 +17,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace e2e_bridge_test {
 
 using std::chrono::seconds;
 
@@ -327,5 +327,5 @@ TEST(BridgeEndToEndTest, WithoutABridgeSectionTheRouteIs404) {
   EXPECT_EQ(exporter.Metrics().find("joelclaw_bridge_"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace e2e_bridge_test
 }  // namespace joelclaw::testing

@@ -11,7 +11,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace e2e_collectors_test {
 
 // -1 stands for "no such sample".
 double Value(const std::string& metrics, const std::string& series) {
@@ -77,5 +77,5 @@ TEST(CollectorsEndToEndTest, SystemdTailscaleHostThroughMetrics) {
   EXPECT_TRUE(exporter.process().Running());
 }
 
-}  // namespace
+}  // namespace e2e_collectors_test
 }  // namespace joelclaw::testing

@@ -26,7 +26,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace e2e_dashboards_test {
 
 using std::chrono::seconds;
 
@@ -139,5 +139,5 @@ TEST(DashboardsEndToEndTest, EveryPanelQueryReturnsDataFromARealPrometheus) {
                              << list << exporter.Metrics();
 }
 
-}  // namespace
+}  // namespace e2e_dashboards_test
 }  // namespace joelclaw::testing

@@ -12,7 +12,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace e2e_gpu_test {
 
 // -1 stands for "no such sample".
 double Value(const std::string& metrics, const std::string& series) {
@@ -104,5 +104,5 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
   EXPECT_TRUE(exporter.process().Running());
 }
 
-}  // namespace
+}  // namespace e2e_gpu_test
 }  // namespace joelclaw::testing

@@ -11,7 +11,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace e2e_kubernetes_test {
 
 double Value(const std::string& metrics, const std::string& series) {
   return MetricSample(metrics, series).value_or(-1);  // -1: no such sample.
@@ -95,5 +95,5 @@ TEST(KubernetesEndToEndTest, TalosClusterThroughMetrics) {
   EXPECT_TRUE(exporter.process().Running());
 }
 
-}  // namespace
+}  // namespace e2e_kubernetes_test
 }  // namespace joelclaw::testing

@@ -11,7 +11,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace e2e_launchd_test {
 
 // -1 stands for "no such sample".
 double SampleValue(const std::string& metrics, const std::string& series) {
@@ -109,5 +109,5 @@ TEST(LaunchdEndToEndTest, RestartCountRisesWhilePidsChange) {
   EXPECT_EQ(SampleValue(metrics, worker), settled);
 }
 
-}  // namespace
+}  // namespace e2e_launchd_test
 }  // namespace joelclaw::testing

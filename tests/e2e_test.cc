@@ -37,7 +37,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace e2e_test {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -509,5 +509,5 @@ TEST(E2eTest, InvalidWebConfigsExitOneWithFileAndLine) {
   }
 }
 
-}  // namespace
+}  // namespace e2e_test
 }  // namespace joelclaw::testing

@@ -16,7 +16,7 @@
 #include "yaml-cpp/yaml.h"
 
 namespace joelclaw::testing {
-namespace {
+namespace rules_test {
 
 constexpr char kRunbookUrlPrefix[] =
     "https://github.com/joelhooks/joelclaw-exporter/blob/main/docs/runbooks/";
@@ -252,5 +252,5 @@ TEST(RulesTest, EveryAlertHasARunbookWithFourSections) {
   }
 }
 
-}  // namespace
+}  // namespace rules_test
 }  // namespace joelclaw::testing

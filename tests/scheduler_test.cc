@@ -9,7 +9,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace scheduler_test {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
@@ -236,5 +236,5 @@ TEST(SchedulerTest, ReloadCarriesCountersAndCollectorState) {
   EXPECT_EQ(v, 2);  // 1 before the reload + 1 after.
 }
 
-}  // namespace
+}  // namespace scheduler_test
 }  // namespace joelclaw

@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 
 namespace joelclaw {
-namespace {
+namespace snapshot_test {
 
 CheckState Done(const std::string& host, const std::string& name, bool ok) {
   CheckState c;
@@ -88,5 +88,5 @@ TEST(SnapshotTest, RenderedTextHasTypesAndNoTimestamps) {
             std::string::npos);
 }
 
-}  // namespace
+}  // namespace snapshot_test
 }  // namespace joelclaw

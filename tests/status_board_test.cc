@@ -10,7 +10,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace status_board_test {
 
 using nlohmann::json;
 using testing::ReadFileOrDie;
@@ -218,5 +218,5 @@ TEST(StatusBoardTest, HumanUnits) {
   EXPECT_EQ(HumanAge(-5), "0s");
 }
 
-}  // namespace
+}  // namespace status_board_test
 }  // namespace joelclaw

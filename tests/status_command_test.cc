@@ -11,7 +11,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace status_command_test {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
@@ -271,5 +271,5 @@ TEST_F(StatusCommandTest, WatchRedrawsUntilSigint) {
   EXPECT_EQ(WEXITSTATUS(st), 0);
 }
 
-}  // namespace
+}  // namespace status_command_test
 }  // namespace joelclaw

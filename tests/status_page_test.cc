@@ -12,7 +12,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace status_page_test {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
@@ -154,5 +154,5 @@ TEST(StatusPageBrowserTest, ChromiumShowsTheFailingCheckAndTakesAPhoneScreenshot
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
 }
 
-}  // namespace
+}  // namespace status_page_test
 }  // namespace joelclaw

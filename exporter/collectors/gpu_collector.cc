@@ -19,23 +19,10 @@ using Json = nlohmann::json;
 
 constexpr size_t kFieldCount = 16;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 // nvidia-smi's ways of saying a card lacks a field: "[N/A]", "N/A",
 // "[Not Supported]", and other bracketed notes such as "[Unknown Error]".
 bool IsNote(std::string_view v) {
   return v.empty() || v == "N/A" || (v.front() == '[' && v.back() == ']');
-}
-
-// A printable excerpt of `s` for an error message.
-std::string Quote(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 60)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return "'" + out + (s.size() > 60 ? "...'" : "'");
 }
 
 // A field of one CSV line, named for errors.
@@ -52,8 +39,8 @@ Status ReadNumber(const Field& f, size_t line, double scale, std::optional<doubl
   const double v = std::strtod(tmp.c_str(), &end);
   if (end == tmp.c_str() || *end != '\0' || !std::isfinite(v) || v < 0 ||
       !(std::isdigit(static_cast<unsigned char>(tmp[0])) || tmp[0] == '.')) {
-    return Status::Error("line " + std::to_string(line) + ": " + f.name + " is not a number: " +
-                         Quote(f.text));
+    return Status::Error("line " + std::to_string(line) + ": " + f.name +
+                         " is not a number: " + QuotedExcerpt(f.text, 60));
   }
   *out = v * scale;
   return Status::Ok();
@@ -70,7 +57,7 @@ Status ReadBitmask(const Field& f, size_t line, std::optional<uint64_t>* out) {
           : 0;
   if (end == nullptr || *end != '\0' || errno != 0) {
     return Status::Error("line " + std::to_string(line) + ": " + f.name +
-                         " is not a hex bitmask: " + Quote(f.text));
+                         " is not a hex bitmask: " + QuotedExcerpt(f.text, 60));
   }
   *out = v;
   return Status::Ok();
@@ -96,25 +83,27 @@ Result<std::vector<GpuReading>> ParseNvidiaSmiCsv(std::string_view text) {
     std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     ++line_no;
-    if (Trim(line).empty()) continue;
+    if (TrimBlanks(line).empty()) continue;
     std::vector<Field> f;
     for (size_t start = 0;;) {
       const size_t comma = line.find(',', start);
-      f.push_back({Trim(line.substr(start, comma - start)), ""});
+      f.push_back({TrimBlanks(line.substr(start, comma - start)), ""});
       if (comma == std::string_view::npos) break;
       start = comma + 1;
     }
     const std::string where = "line " + std::to_string(line_no);
     if (f.size() != kFieldCount) {
-      return Status::Error(where + " has " + std::to_string(f.size()) + " fields, want " +
-                           std::to_string(kFieldCount) + " (the --query-gpu list): " +
-                           Quote(Trim(line)));
+      return Status::Error(
+          where + " has " + std::to_string(f.size()) + " fields, want " +
+          std::to_string(kFieldCount) +
+          " (the --query-gpu list): " + QuotedExcerpt(TrimBlanks(line), 60));
     }
     for (size_t i = 0; i < kFieldCount; ++i) f[i].name = kNames[i];
     GpuReading g;
     long index = -1;
     if (!ParseSignedLong(f[0].text, &index) || index < 0 || index > 1023) {
-      return Status::Error(where + ": index is not a GPU index: " + Quote(f[0].text));
+      return Status::Error(where + ": index is not a GPU index: " +
+                           QuotedExcerpt(f[0].text, 60));
     }
     if (!seen.insert(index).second) {
       return Status::Error(where + ": GPU index " + std::to_string(index) + " is listed twice");

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "exporter/text_parse.h"
+
 namespace joelclaw {
 namespace {
 
@@ -26,37 +28,20 @@ bool ParseNumber(std::string_view s, double* out) {
   return true;
 }
 
-// The text for an error message: at most 40 bytes, printable ASCII only.
-std::string Excerpt(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 40)) {
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  return s.size() > 40 ? out + "…" : out;
-}
-
 bool Blank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
-// `s` without leading and trailing blanks.
-std::string_view Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
 // A whole field that is a non-negative decimal integer and nothing else.
 bool ParseWholeInteger(std::string_view s, double* out) {
-  s = Trim(s);
+  s = TrimBlanks(s);
   return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos &&
          ParseNumber(s, out);
 }
 
 // A whole field that is a non-negative decimal number ("1.23") and nothing else.
 bool ParseWholeDecimal(std::string_view s, double* out) {
-  s = Trim(s);
+  s = TrimBlanks(s);
   return !s.empty() && s.find_first_not_of("0123456789.") == std::string_view::npos &&
          std::count(s.begin(), s.end(), '.') <= 1 && ParseNumber(s, out);
 }
@@ -244,8 +229,9 @@ Status ParseSysctlValues(std::string_view text, HostResources* out) {
   while (std::getline(in, line)) {
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
-    std::string_view key = Trim(std::string_view(line).substr(0, colon));
-    std::string_view value = Trim(std::string_view(line).substr(colon + 1));
+    std::string_view key = TrimBlanks(std::string_view(line).substr(0, colon));
+    std::string_view value =
+        TrimBlanks(std::string_view(line).substr(colon + 1));
     if (key == "hw.memsize" || key == "hw.ncpu" || key == "hw.pagesize") {
       double* dest = key == "hw.memsize" ? &memsize : key == "hw.ncpu" ? &ncpu : &pagesize;
       if (!ParseWholeInteger(value, dest) || *dest <= 0) {
@@ -315,14 +301,14 @@ Result<double> ParseVmStat(std::string_view text, double page_size) {
     }
     size_t colon = view.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string_view key = Trim(view.substr(0, colon));
+    std::string_view key = TrimBlanks(view.substr(0, colon));
     double* dest = key == "Pages free"          ? &free_pages
                    : key == "Pages inactive"    ? &inactive
                    : key == "Pages speculative" ? &speculative
                                                 : nullptr;
     if (dest == nullptr) continue;
     // "Pages free:                              123456." (a trailing dot).
-    std::string_view value = Trim(view.substr(colon + 1));
+    std::string_view value = TrimBlanks(view.substr(colon + 1));
     if (!value.empty() && value.back() == '.') value.remove_suffix(1);
     if (!ParseWholeInteger(value, dest)) {
       return Result<double>::Error(std::string(key) + " is not a number: \"" + Excerpt(line) +

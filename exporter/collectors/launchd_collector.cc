@@ -22,12 +22,6 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
   return out;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 struct JobMemory {
   bool seen = false;
   bool running = false;
@@ -139,7 +133,7 @@ class LaunchdCollector : public Collector {
 
 Result<std::map<std::string, LaunchctlListEntry>> ParseLaunchctlList(std::string_view text) {
   std::map<std::string, LaunchctlListEntry> jobs;
-  if (Trim(text).empty()) return Status::Error("empty output");
+  if (TrimBlanks(text).empty()) return Status::Error("empty output");
   size_t start = 0;
   bool saw_header = false;
   while (start < text.size()) {
@@ -179,7 +173,8 @@ Result<LaunchctlPrint> ParseLaunchctlPrint(std::string_view text) {
   size_t start = 0;
   while (start < text.size()) {
     size_t nl = text.find('\n', start);
-    std::string_view line = Trim(text.substr(start, nl == std::string_view::npos ? nl : nl - start));
+    std::string_view line = TrimBlanks(
+        text.substr(start, nl == std::string_view::npos ? nl : nl - start));
     start = nl == std::string_view::npos ? text.size() : nl + 1;
     if (line.empty()) continue;
     if (line.back() == '{') {
@@ -195,7 +190,7 @@ Result<LaunchctlPrint> ParseLaunchctlPrint(std::string_view text) {
     size_t eq = line.find(" = ");
     if (eq == std::string_view::npos) continue;
     std::string_view key = line.substr(0, eq);
-    std::string_view value = Trim(line.substr(eq + 3));
+    std::string_view value = TrimBlanks(line.substr(eq + 3));
     long v;
     if (key == "state") {
       p.state = std::string(value);
@@ -207,7 +202,8 @@ Result<LaunchctlPrint> ParseLaunchctlPrint(std::string_view text) {
       saw_field = true;
     } else if (key == "last exit code") {
       size_t colon = value.find(':');
-      if (ParseSignedLong(Trim(value.substr(0, colon)), &v)) p.last_exit_code = v;
+      if (ParseSignedLong(TrimBlanks(value.substr(0, colon)), &v))
+        p.last_exit_code = v;
     }
   }
   if (!opened) return Status::Error("not launchctl print output (no '<service> = {' line)");

@@ -6,6 +6,8 @@
 #include <limits>
 #include <set>
 
+#include "exporter/text_parse.h"
+
 namespace joelclaw {
 namespace {
 
@@ -48,14 +50,6 @@ bool IsCapacity(std::string_view s) {
   if (s.size() < 2 || s.back() != '%') return false;
   uint64_t v;
   return ParseU64(s.substr(0, s.size() - 1), &v);
-}
-
-std::string Quote(std::string_view line) {
-  std::string s(line.substr(0, 80));
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  }
-  return "'" + s + (line.size() > 80 ? "…'" : "'");
 }
 
 // Characters a path may have so that the remote shell, which re-splits the
@@ -188,13 +182,17 @@ Result<std::vector<DfEntry>> ParseDfPortable(std::string_view text) {
       const size_t dash = blocks.find("-blocks");
       if (tok(0) != "Filesystem" || dash == std::string_view::npos ||
           dash + 7 != blocks.size()) {
-        return R::Error(where + "no 'Filesystem 1024-blocks Used Available Capacity Mounted on' "
-                                "header: " + Quote(line));
+        return R::Error(
+            where +
+            "no 'Filesystem 1024-blocks Used Available Capacity Mounted on' "
+            "header: " +
+            QuotedExcerpt(line, 80));
       }
       std::string_view n = blocks.substr(0, dash);
       if (n == "1K" || n == "1k") n = "1024";
       if (!ParseU64(n, &block_size) || block_size == 0) {
-        return R::Error(where + "unknown block size " + Quote(blocks));
+        return R::Error(where + "unknown block size " +
+                        QuotedExcerpt(blocks, 80));
       }
       continue;
     }
@@ -209,8 +207,12 @@ Result<std::vector<DfEntry>> ParseDfPortable(std::string_view text) {
         break;
       }
     }
-    if (cap == 0) return R::Error(where + "truncated or not a df -P row: " + Quote(line));
-    if (cap + 1 >= t.size()) return R::Error(where + "row has no mount point: " + Quote(line));
+    if (cap == 0)
+      return R::Error(
+          where + "truncated or not a df -P row: " + QuotedExcerpt(line, 80));
+    if (cap + 1 >= t.size())
+      return R::Error(where +
+                      "row has no mount point: " + QuotedExcerpt(line, 80));
     DfEntry e;
     e.filesystem = std::string(line.substr(t[0].begin, t[cap - 4].end - t[0].begin));
     e.mountpoint = std::string(line.substr(t[cap + 1].begin));
@@ -218,7 +220,9 @@ Result<std::vector<DfEntry>> ParseDfPortable(std::string_view text) {
     ParseU64(tok(cap - 3), &size);
     ParseU64(tok(cap - 1), &avail);
     const uint64_t max = std::numeric_limits<uint64_t>::max() / block_size;
-    if (size > max || avail > max) return R::Error(where + "block count too large: " + Quote(line));
+    if (size > max || avail > max)
+      return R::Error(where +
+                      "block count too large: " + QuotedExcerpt(line, 80));
     e.size_bytes = size * block_size;
     e.avail_bytes = avail * block_size;
     rows.push_back(std::move(e));

@@ -25,16 +25,6 @@ bool IsBlank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
-// A short, printable excerpt of untrusted output for an error message.
-std::string Excerpt(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 40)) {
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  if (s.size() > 40) out += "...";
-  return "'" + out + "'";
-}
-
 bool ParseUnsigned(std::string_view s, uint64_t* out) {
   if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string_view::npos) {
     return false;
@@ -242,8 +232,8 @@ Result<std::vector<SystemdUnit>> ParseSystemctlShow(std::string_view text) {
     size_t eq = line.find('=');
     std::string_view key = line.substr(0, eq);
     if (eq == std::string_view::npos || !IsPropertyName(key)) {
-      return Status::Error("line " + std::to_string(line_no) + " is not KEY=VALUE: " +
-                           Excerpt(line));
+      return Status::Error("line " + std::to_string(line_no) +
+                           " is not KEY=VALUE: " + QuotedExcerpt(line));
     }
     std::string_view value = line.substr(eq + 1);
     if (!in_block) {
@@ -254,8 +244,8 @@ Result<std::vector<SystemdUnit>> ParseSystemctlShow(std::string_view text) {
     }
     SystemdUnit& u = block.unit;
     auto bad_number = [&] {
-      return Status::Error(block.Name() + ": " + std::string(key) + " is not a number: " +
-                           Excerpt(value));
+      return Status::Error(block.Name() + ": " + std::string(key) +
+                           " is not a number: " + QuotedExcerpt(value));
     };
     if (key == "Id") {
       u.id = std::string(value);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "exporter/json_fields.h"
+#include "exporter/text_parse.h"
 
 namespace joelclaw {
 namespace {
@@ -22,35 +23,6 @@ constexpr char kOnlineHelp[] =
     "always-on peer missing from the status).";
 constexpr char kAlwaysOnHelp[] =
     "1 if the peer is listed in tailscale.always_on in the exporter config, else 0.";
-
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-// The start of unparseable output, printable, for the error message: it is
-// often tailscale's own complaint ("failed to connect to local tailscaled").
-// Whitespace runs read as one space.
-std::string Excerpt(std::string_view s) {
-  constexpr size_t kMax = 60;
-  s = TrimSpace(s);
-  std::string out;
-  size_t i = 0;
-  for (; i < s.size() && out.size() < kMax; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (std::isspace(c)) {
-      if (!out.empty() && out.back() != ' ') out += ' ';
-    } else {
-      out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-    }
-  }
-  if (i < s.size()) {
-    if (out.back() == ' ') out.pop_back();
-    out += "...";
-  }
-  return out;
-}
 
 // `name` is "Self" or "Peer <node key>".
 Status ParseNode(const Json& node, const std::string& name, TailscalePeer* out) {
@@ -123,7 +95,8 @@ bool IsLeapYear(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 }  // namespace
 
 Result<double> ParseRfc3339(std::string_view text) {
-  const std::string bad = "not an RFC 3339 timestamp: \"" + Excerpt(text) + "\"";
+  const std::string bad =
+      "not an RFC 3339 timestamp: \"" + Excerpt(TrimBlanks(text), 60) + "\"";
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
   int year, month, day, hour, minute, second;
   if (text.size() < 20 || !ParseDigits(text, 0, 4, &year) || text[4] != '-' ||
@@ -174,10 +147,11 @@ Result<double> ParseRfc3339(std::string_view text) {
 }
 
 Result<TailscaleStatus> ParseTailscaleStatus(std::string_view json) {
-  if (TrimSpace(json).empty()) return Status::Error("empty output");
+  if (TrimBlanks(json).empty()) return Status::Error("empty output");
   const Json root = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
-    return Status::Error("not valid JSON (truncated or garbage output): \"" + Excerpt(json) + "\"");
+    return Status::Error("not valid JSON (truncated or garbage output): \"" +
+                         Excerpt(TrimBlanks(json), 60) + "\"");
   }
   if (!root.is_object()) return Status::Error("not a JSON object");
   TailscaleStatus st;

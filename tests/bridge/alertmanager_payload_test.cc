@@ -9,7 +9,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace alertmanager_payload_test {
 
 using testing::ReadFileOrDie;
 using testing::TestData;
@@ -157,5 +157,5 @@ TEST(InngestEventTest, IdIsStableForResendsAndDiffersByStatus) {
   EXPECT_EQ(InngestEventId(again), id);
 }
 
-}  // namespace
+}  // namespace alertmanager_payload_test
 }  // namespace joelclaw

@@ -5,7 +5,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace bridge_config_test {
 
 using testing::TempDir;
 using testing::TestData;
@@ -69,5 +69,5 @@ TEST(BridgeConfigTest, AnEmptyOrMultiLineSecretIsAnError) {
             std::string::npos);
 }
 
-}  // namespace
+}  // namespace bridge_config_test
 }  // namespace joelclaw

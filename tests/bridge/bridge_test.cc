@@ -8,7 +8,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace bridge_test {
 
 using std::chrono::seconds;
 using testing::FakeInngest;
@@ -165,5 +165,5 @@ TEST(BridgeTest, RetriesWithBackoffUntilInngestAcceptsThenStopsPromptly) {
   EXPECT_EQ(bridge->Stats(0).spool_events, 1);
 }
 
-}  // namespace
+}  // namespace bridge_test
 }  // namespace joelclaw

@@ -10,7 +10,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace spool_test {
 
 using testing::ReadFileOrDie;
 using testing::TempDir;
@@ -196,5 +196,5 @@ TEST(SpoolTest, AnUncreatableDirectoryIsAClearError) {
       << s.status().message();
 }
 
-}  // namespace
+}  // namespace spool_test
 }  // namespace joelclaw

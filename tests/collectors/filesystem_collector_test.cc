@@ -7,7 +7,7 @@
 #include "yaml-cpp/yaml.h"
 
 namespace joelclaw {
-namespace {
+namespace filesystem_collector_test {
 
 using testing::FakeEnv;
 
@@ -117,5 +117,5 @@ TEST(FilesystemCollectorTest, ConfigErrors) {
   }
 }
 
-}  // namespace
+}  // namespace filesystem_collector_test
 }  // namespace joelclaw

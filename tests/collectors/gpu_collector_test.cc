@@ -13,7 +13,7 @@
 #include "yaml-cpp/yaml.h"
 
 namespace joelclaw {
-namespace {
+namespace gpu_collector_test {
 
 using testing::FakeEnv;
 using testing::ReadFileOrDie;
@@ -461,5 +461,5 @@ TEST(GpuCollectorTest, IsAGlobalCollectorLabelledWithTheLocalHost) {
   EXPECT_EQ(Sample(out, "joelclaw_gpu_devices", {{"host", LocalHostName()}}), 2);
 }
 
-}  // namespace
+}  // namespace gpu_collector_test
 }  // namespace joelclaw

@@ -10,7 +10,7 @@
 #include "yaml-cpp/yaml.h"
 
 namespace joelclaw {
-namespace {
+namespace host_collector_test {
 
 using testing::FakeEnv;
 using testing::ReadFileOrDie;
@@ -90,9 +90,11 @@ TEST(ProcLoadavgTest, BadInputIsAClearError) {
       {"truncated", Proc("loadavg-truncated"), want + "\"1.73 0.9\""},
       {"one field", "0.52\n", want + "\"0.52\""},
       {"garbage", "load is high today\n", want + "\"load is high today\""},
-      {"number then junk", "0.5x 0.1 0.1 1/2 3", want + "\"0.5x 0.1 0.1 1/2 3\""},
+      {"number then junk", "0.5x 0.1 0.1 1/2 3",
+       want + "\"0.5x 0.1 0.1 1/2 3\""},
       {"binary", std::string("\x01\x02\xff 1 2", 7), want + "\"??? 1 2\""},
-      {"long", std::string(100, 'z'), want + "\"" + std::string(40, 'z') + "…\""},
+      {"long", std::string(100, 'z'),
+       want + "\"" + std::string(40, 'z') + "...\""},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -243,10 +245,12 @@ TEST(VmStatTest, BadInputIsAClearError) {
   const Case cases[] = {
       {"empty", "", "output is empty"},
       {"blank", "\n \n", "output is empty"},
-      {"truncated", Mac("vm_stat-truncated.txt"), "no \"Pages speculative\" line"},
+      {"truncated", Mac("vm_stat-truncated.txt"),
+       "no \"Pages speculative\" line"},
       {"header only", header, "no \"Pages free\" line"},
       {"garbage", "\xde\xad\xbe\xef\n\n", "no \"Pages free\" line"},
-      {"no inactive", header + "Pages free: 1.\n", "no \"Pages inactive\" line"},
+      {"no inactive", header + "Pages free: 1.\n",
+       "no \"Pages inactive\" line"},
       {"not a number", header + "Pages free: many.\n",
        "Pages free is not a number: \"Pages free: many.\""},
       {"negative", header + "Pages inactive: -3.\n",
@@ -255,10 +259,13 @@ TEST(VmStatTest, BadInputIsAClearError) {
        "Pages speculative is not a number: \"Pages speculative:\""},
       {"cut mid-number", header + "Pages free: 12 34.\n",
        "Pages free is not a number: \"Pages free: 12 34.\""},
-      {"bad header", "Mach Virtual Memory Statistics: (page size of lots bytes)\n",
-       "expected \"(page size of N bytes)\" in the header, got \"Mach Virtual Memory Statistics: (page "
-       "si…\""},
-      {"no page size anywhere", "Pages free: 1.\nPages inactive: 2.\nPages speculative: 3.\n",
+      {"bad header",
+       "Mach Virtual Memory Statistics: (page size of lots bytes)\n",
+       "expected \"(page size of N bytes)\" in the header, got \"Mach Virtual "
+       "Memory Statistics: (page "
+       "si...\""},
+      {"no page size anywhere",
+       "Pages free: 1.\nPages inactive: 2.\nPages speculative: 3.\n",
        "no \"(page size of N bytes)\" header and no hw.pagesize", -1},
   };
   for (const Case& c : cases) {
@@ -516,5 +523,5 @@ TEST(HostCollectorTest, ConfigValue) {
   }
 }
 
-}  // namespace
+}  // namespace host_collector_test
 }  // namespace joelclaw

@@ -15,7 +15,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace kubernetes_collector_test {
 
 using testing::ClosedPort;
 using testing::LoopbackHttpServer;
@@ -543,5 +543,5 @@ TEST(KubeConfigSectionTest, ParsesIntoOneGlobalCollector) {
   EXPECT_EQ((*cfg)->collectors[0].timeout, Duration(10000));
 }
 
-}  // namespace
+}  // namespace kubernetes_collector_test
 }  // namespace joelclaw

@@ -5,7 +5,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace launchd_collector_test {
 
 using testing::FakeEnv;
 using testing::ReadFileOrDie;
@@ -166,5 +166,5 @@ TEST(LaunchdCollectorTest, ConfigErrors) {
   EXPECT_FALSE(ParseLaunchdCollector(YAML::Load("{jobs: [a], extra: 1}"), ctx, "panda").ok());
 }
 
-}  // namespace
+}  // namespace launchd_collector_test
 }  // namespace joelclaw

@@ -14,7 +14,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace remote_filesystem_collector_test {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -82,7 +82,8 @@ TEST(ParseDfPortableTest, EmptyTruncatedAndGarbageAreErrors) {
   EXPECT_EQ(ParseDfPortable(Fixture("empty.txt")).status().message(), "empty output");
   EXPECT_EQ(ParseDfPortable(" \n\n").status().message(), "empty output");
   EXPECT_EQ(ParseDfPortable(Fixture("truncated.txt")).status().message(),
-            "line 3: truncated or not a df -P row: '/dev/mapper/cachedev_1  3748905728  12060'");
+            "line 3: truncated or not a df -P row: '/dev/mapper/cachedev_1 "
+            "3748905728 12060'");
   EXPECT_EQ(ParseDfPortable(Fixture("garbage.txt")).status().message(),
             "line 1: no 'Filesystem 1024-blocks Used Available Capacity Mounted on' header: "
             "'Welcome to DiskStation three-body!'");
@@ -338,5 +339,5 @@ TEST(RemoteFilesystemCollectorRealTest, SilentListenerIsACollectorErrorWithinThe
   EXPECT_GE(silent.connections(), 1);
 }
 
-}  // namespace
+}  // namespace remote_filesystem_collector_test
 }  // namespace joelclaw

@@ -5,7 +5,7 @@
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
-namespace {
+namespace systemd_collector_test {
 
 using testing::FakeEnv;
 using testing::ReadFileOrDie;
@@ -356,5 +356,5 @@ TEST(SystemdCollectorTest, ConfigErrors) {
   EXPECT_EQ(env.calls()[0], ShowArgv({"sshd.socket", "getty@tty1.service", "pdf-brain.v2.service"}));
 }
 
-}  // namespace
+}  // namespace systemd_collector_test
 }  // namespace joelclaw

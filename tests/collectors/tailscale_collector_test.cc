@@ -11,7 +11,7 @@
 #include "yaml-cpp/yaml.h"
 
 namespace joelclaw {
-namespace {
+namespace tailscale_collector_test {
 
 using testing::FakeEnv;
 using testing::ReadFileOrDie;
@@ -401,5 +401,5 @@ TEST(TailscaleCollectorTest, IsAGlobalCollectorInTheConfig) {
   EXPECT_EQ(bad.status().message(), "c.yaml:3: tailscale: always_on: peer 'a' is listed twice");
 }
 
-}  // namespace
+}  // namespace tailscale_collector_test
 }  // namespace joelclaw

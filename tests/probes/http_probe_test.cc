@@ -8,7 +8,7 @@
 #include "tests/support/timed_probe.h"
 
 namespace joelclaw {
-namespace {
+namespace http_probe_test {
 
 using ::testing::Pair;
 using ::testing::StartsWith;
@@ -464,5 +464,5 @@ TEST(RedactUrlTest, LeavesOtherUrlsAlone) {
   EXPECT_EQ(RedactUrl("not a url"), "not a url");
 }
 
-}  // namespace
+}  // namespace http_probe_test
 }  // namespace joelclaw

@@ -8,7 +8,7 @@
 #include "tests/support/loopback_http_server.h"
 
 namespace joelclaw {
-namespace {
+namespace net_connection_test {
 
 using ::testing::HasSubstr;
 using testing::LoopbackHttpServer;
@@ -111,5 +111,5 @@ TEST(ConnectionTest, RefusedDialSaysRefused) {
   EXPECT_EQ(failure.reason, FailureReason::kRefused) << failure.message;
 }
 
-}  // namespace
+}  // namespace net_connection_test
 }  // namespace joelclaw

@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 
 namespace joelclaw {
-namespace {
+namespace net_test {
 
 TEST(NetTest, PeerTextKeepsTheFirstLineAndEscapesBytes) {
   EXPECT_EQ(PeerText("HTTP/1.1 400 Bad Request\r\nServer: x\r\n"), "HTTP/1.1 400 Bad Request");
@@ -26,5 +26,5 @@ TEST(NetTest, ParsesBothCertInfoDateForms) {
   EXPECT_LT(ParseCertInfoTime("Jan  2 00:00:00 2020 GMT trailing"), 0);
 }
 
-}  // namespace
+}  // namespace net_test
 }  // namespace joelclaw

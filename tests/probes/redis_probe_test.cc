@@ -8,7 +8,7 @@
 #include "tests/support/timed_probe.h"
 
 namespace joelclaw {
-namespace {
+namespace redis_probe_test {
 
 using ::testing::HasSubstr;
 using testing::ParseProbe;
@@ -131,5 +131,5 @@ TEST(RedisProbeTest, ClosedPortIsRefused) {
   EXPECT_EQ(r.reason, FailureReason::kRefused) << r.message;
 }
 
-}  // namespace
+}  // namespace redis_probe_test
 }  // namespace joelclaw

@@ -8,7 +8,7 @@
 #include "tests/support/timed_probe.h"
 
 namespace joelclaw {
-namespace {
+namespace ssh_probe_test {
 
 using ::testing::HasSubstr;
 using testing::ParseProbe;
@@ -110,5 +110,5 @@ TEST(SshProbeTest, ClosedPortIsRefused) {
   EXPECT_EQ(r.reason, FailureReason::kRefused) << r.message;
 }
 
-}  // namespace
+}  // namespace ssh_probe_test
 }  // namespace joelclaw

@@ -7,7 +7,7 @@
 #include "tests/support/timed_probe.h"
 
 namespace joelclaw {
-namespace {
+namespace tcp_probe_test {
 
 using testing::TimedResult;
 using testing::TimedRun;
@@ -111,5 +111,5 @@ TEST(TcpProbeTest, IPv6LiteralParses) {
   EXPECT_EQ(probe->Port(), 22);
 }
 
-}  // namespace
+}  // namespace tcp_probe_test
 }  // namespace joelclaw

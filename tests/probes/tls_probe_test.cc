@@ -8,7 +8,7 @@
 #include "tests/support/timed_probe.h"
 
 namespace joelclaw {
-namespace {
+namespace tls_probe_test {
 
 using ::testing::HasSubstr;
 using testing::ParseProbe;
@@ -149,5 +149,5 @@ TEST_F(TlsProbeTest, ClosedPortIsRefused) {
   EXPECT_EQ(r.reason, FailureReason::kRefused) << r.message;
 }
 
-}  // namespace
+}  // namespace tls_probe_test
 }  // namespace joelclaw

@@ -3,17 +3,18 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "exporter/text_parse.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
@@ -22,11 +23,6 @@ namespace {
 constexpr size_t kHugeBytes = 100u << 20;
 
 void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string ReasonPhrase(int status) {
   switch (status) {
@@ -311,7 +307,7 @@ bool LoopbackHttpServer::ReadRequest(Conn& c, Request* req) {
         if (colon == std::string::npos) continue;
         std::string value = h.substr(colon + 1);
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-        req->headers[Lower(h.substr(0, colon))] = value;
+        req->headers[AsciiLower(h.substr(0, colon))] = value;
       }
       size_t body = 0;
       if (auto it = req->headers.find("content-length"); it != req->headers.end()) {

@@ -10,16 +10,11 @@
 #include <cctype>
 #include <chrono>
 
-
+#include "exporter/text_parse.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw::testing {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 std::string Trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r\n");
@@ -129,7 +124,8 @@ void RecordingHttpServer::Serve(int fd) {
                                                                              : next - at - 2);
       size_t colon = line.find(':');
       if (colon != std::string::npos) {
-        req.headers[Lower(Trim(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
+        req.headers[AsciiLower(Trim(line.substr(0, colon)))] =
+            Trim(line.substr(colon + 1));
       }
       at = next;
     }
@@ -137,7 +133,7 @@ void RecordingHttpServer::Serve(int fd) {
     if (auto it = req.headers.find("content-length"); it != req.headers.end()) {
       length = std::stoul(it->second);
     }
-    if (Lower(req.headers["expect"]) == "100-continue") {
+    if (AsciiLower(req.headers["expect"]) == "100-continue") {
       SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n");
     }
     const size_t body_start = header_end + 4;
