@@ -2,17 +2,21 @@
 # Builds the libFuzzer targets in fuzz/ with clang, ASan and UBSan, and runs
 # each for FUZZ_SECONDS (default 60) on its corpus in fuzz/corpus/<name>/.
 # New inputs go to a scratch directory, not into the repository; a crash
-# leaves its input in build-fuzz/findings/ and makes the script exit 1.
+# leaves its input in build-asan/findings/ and makes the script exit 1.
 #
 #   ./scripts/fuzz.sh                 # every target, 60 s each, 2 at a time
 #   FUZZ_SECONDS=10 ./scripts/fuzz.sh config_fuzz df_fuzz
+#
+# The build directory and its configuration are those of
+# `scripts/sanitize.sh asan`, so after that script (as in scripts/test.sh)
+# only the small fuzz target files are left to compile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
+BUILD_DIR="${FUZZ_BUILD_DIR:-build-asan}"
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 JOBS="${FUZZ_JOBS:-$(nproc)}"
-CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DJOELCLAW_FUZZ=ON -DJOELCLAW_BUILD_TESTS=OFF -DJOELCLAW_SANITIZE=address,undefined >/dev/null
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_C_COMPILER=clang \
+  -DCMAKE_CXX_COMPILER=clang++ -DJOELCLAW_SANITIZE=address,undefined -DJOELCLAW_FUZZ=ON >/dev/null
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
   for f in fuzz/*_fuzz.cc; do targets+=("$(basename "$f" .cc)"); done

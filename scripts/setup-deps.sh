@@ -11,6 +11,7 @@ PKGS=(
   openssl curl ca-certificates python3 procps
   python3-yaml systemd
   chromium
+  clang libclang-rt-dev llvm
 )
 missing=()
 for p in "${PKGS[@]}"; do

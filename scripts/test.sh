@@ -1,10 +1,34 @@
 #!/usr/bin/env bash
-# From a bare Debian bookworm: installs the dependencies, builds, and runs the
-# whole test suite (unit, loopback probes against real sshd/redis/TLS/HTTP
-# servers, the real binary end to end, promtool and a real Prometheus).
+# The whole test suite from a bare Debian bookworm; CI (.ci/run) runs exactly
+# this. Every stage prints its own time.
+#
+#  1. scripts/setup-deps.sh installs the packages.
+#  2. scripts/sanitize.sh asan: clang build with ASan + UBSan, then every test
+#     (unit, loopback probes against real sshd/redis/TLS/HTTP servers, the
+#     real binary end to end, promtool, Prometheus, Alertmanager, chromium).
+#  3. scripts/fuzz.sh: every libFuzzer target on the same build, FUZZ_SECONDS
+#     each (default here 60), two at a time.
+#  4. scripts/sanitize.sh tsan: g++ build with TSan, then every test again.
+#
+# Any failed test, sanitizer report or fuzz finding fails the run.
+# `./scripts/test.sh plain` is the quick loop instead: the uninstrumented
+# build (scripts/build.sh, what scripts/run.sh runs) and its tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-deps.sh
-./scripts/build.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 300 -j"$(nproc)"
+if [ "${1:-}" = "plain" ]; then
+  ./scripts/build.sh
+  cd "${BUILD_DIR:-build}"
+  exec ctest --output-on-failure --timeout 300 -j"$(nproc)"
+fi
+stage() {
+  local name="$1" t0
+  shift
+  t0=$(date +%s)
+  echo "=== test.sh: $name"
+  "$@"
+  echo "=== test.sh: $name done in $(($(date +%s) - t0)) s"
+}
+stage "ASan+UBSan build and suite" ./scripts/sanitize.sh asan
+stage "fuzzing, ${FUZZ_SECONDS:-60} s per target" env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" ./scripts/fuzz.sh
+stage "TSan build and suite" ./scripts/sanitize.sh tsan
