@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-asan}"
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 JOBS="${FUZZ_JOBS:-$(nproc)}"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_C_COMPILER=clang \
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Sanitize \
   -DCMAKE_CXX_COMPILER=clang++ -DJOELCLAW_SANITIZE=address,undefined -DJOELCLAW_FUZZ=ON >/dev/null
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then

@@ -15,11 +15,11 @@ cd "$(dirname "$0")/.."
 kind="${1:-}"
 case "$kind" in
   asan)
-    compilers=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
+    compilers=(-DCMAKE_CXX_COMPILER=clang++)
     flags=(-DJOELCLAW_SANITIZE=address,undefined -DJOELCLAW_FUZZ=ON)
     ;;
   tsan)
-    compilers=(-DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++)
+    compilers=(-DCMAKE_CXX_COMPILER=g++)
     flags=(-DJOELCLAW_SANITIZE=thread)
     ;;
   *)
