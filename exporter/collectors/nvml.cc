@@ -5,64 +5,37 @@
 #include <cstring>
 #include <map>
 
+#include "exporter/collectors/nvml_api.h"
+
 namespace joelclaw {
 namespace {
-
-// The parts of nvml.h we use, declared from NVIDIA's documented API
-// (NVML API Reference) so that no CUDA header is needed to build. Enums
-// are passed as int, which is their size in the C ABI on every platform
-// the driver ships for.
-using nvmlReturn_t = int;
-using nvmlDevice_t = struct nvmlDevice_st*;
-
-constexpr nvmlReturn_t NVML_SUCCESS = 0;
-constexpr nvmlReturn_t NVML_ERROR_NOT_SUPPORTED = 3;
-constexpr nvmlReturn_t NVML_ERROR_FUNCTION_NOT_FOUND = 13;
-
-constexpr int NVML_TEMPERATURE_GPU = 0;            // nvmlTemperatureSensors_t
-constexpr int NVML_CLOCK_SM = 1;                   // nvmlClockType_t
-constexpr int NVML_CLOCK_MEM = 2;
-constexpr int NVML_MEMORY_ERROR_TYPE_CORRECTED = 0;    // nvmlMemoryErrorType_t
-constexpr int NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1;
-constexpr int NVML_VOLATILE_ECC = 0;               // nvmlEccCounterType_t
 
 // NVML_DEVICE_NAME_V2_BUFFER_SIZE and NVML_DEVICE_UUID_V2_BUFFER_SIZE are 96,
 // NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE 80: one size covers all three.
 constexpr unsigned kStringBuffer = 96;
-
-struct nvmlMemory_t {
-  unsigned long long total;
-  unsigned long long free;
-  unsigned long long used;
-};
-
-struct nvmlUtilization_t {
-  unsigned int gpu;
-  unsigned int memory;
-};
 
 }  // namespace
 
 // Entry points; any but the required three may be null (an older driver
 // that lacks it), which skips its field.
 struct NvmlLibrary::Api {
-  nvmlReturn_t (*init)() = nullptr;                                   // nvmlInit_v2
-  nvmlReturn_t (*shutdown)() = nullptr;                               // nvmlShutdown
-  const char* (*error_string)(nvmlReturn_t) = nullptr;                // nvmlErrorString
-  nvmlReturn_t (*device_count)(unsigned*) = nullptr;                  // nvmlDeviceGetCount_v2
-  nvmlReturn_t (*handle_by_index)(unsigned, nvmlDevice_t*) = nullptr; // …GetHandleByIndex_v2
-  nvmlReturn_t (*driver_version)(char*, unsigned) = nullptr;          // nvmlSystemGetDriverVersion
-  nvmlReturn_t (*name)(nvmlDevice_t, char*, unsigned) = nullptr;
-  nvmlReturn_t (*uuid)(nvmlDevice_t, char*, unsigned) = nullptr;
-  nvmlReturn_t (*temperature)(nvmlDevice_t, int, unsigned*) = nullptr;
-  nvmlReturn_t (*utilization)(nvmlDevice_t, nvmlUtilization_t*) = nullptr;
-  nvmlReturn_t (*memory)(nvmlDevice_t, nvmlMemory_t*) = nullptr;
-  nvmlReturn_t (*power_usage)(nvmlDevice_t, unsigned*) = nullptr;     // mW
-  nvmlReturn_t (*power_limit)(nvmlDevice_t, unsigned*) = nullptr;     // mW, enforced
-  nvmlReturn_t (*clock)(nvmlDevice_t, int, unsigned*) = nullptr;      // MHz
-  nvmlReturn_t (*ecc_total)(nvmlDevice_t, int, int, unsigned long long*) = nullptr;
-  nvmlReturn_t (*throttle_reasons)(nvmlDevice_t, unsigned long long*) = nullptr;
-  nvmlReturn_t (*fan_speed)(nvmlDevice_t, unsigned*) = nullptr;       // percent
+  decltype(&nvmlInit_v2) init = nullptr;
+  decltype(&nvmlShutdown) shutdown = nullptr;
+  decltype(&nvmlErrorString) error_string = nullptr;
+  decltype(&nvmlDeviceGetCount_v2) device_count = nullptr;
+  decltype(&nvmlDeviceGetHandleByIndex_v2) handle_by_index = nullptr;
+  decltype(&nvmlSystemGetDriverVersion) driver_version = nullptr;
+  decltype(&nvmlDeviceGetName) name = nullptr;
+  decltype(&nvmlDeviceGetUUID) uuid = nullptr;
+  decltype(&nvmlDeviceGetTemperature) temperature = nullptr;
+  decltype(&nvmlDeviceGetUtilizationRates) utilization = nullptr;
+  decltype(&nvmlDeviceGetMemoryInfo) memory = nullptr;
+  decltype(&nvmlDeviceGetPowerUsage) power_usage = nullptr;      // mW
+  decltype(&nvmlDeviceGetEnforcedPowerLimit) power_limit = nullptr;  // mW
+  decltype(&nvmlDeviceGetClockInfo) clock = nullptr;             // MHz
+  decltype(&nvmlDeviceGetTotalEccErrors) ecc_total = nullptr;
+  decltype(&nvmlDeviceGetCurrentClocksThrottleReasons) throttle_reasons = nullptr;
+  decltype(&nvmlDeviceGetFanSpeed) fan_speed = nullptr;          // percent
 };
 
 namespace {
@@ -132,7 +105,7 @@ NvmlLibrary::~NvmlLibrary() {
 }
 
 std::string NvmlLibrary::ErrorText(int code) const {
-  const char* s = api_->error_string != nullptr ? api_->error_string(code) : nullptr;
+  const char* s = api_->error_string != nullptr ? api_->error_string(static_cast<nvmlReturn_t>(code)) : nullptr;
   return s != nullptr ? std::string(s) : "NVML error " + std::to_string(code);
 }
 

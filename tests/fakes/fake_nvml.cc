@@ -15,27 +15,21 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace {
+#include "exporter/collectors/nvml_api.h"
 
-using nvmlReturn_t = int;
+// The handle's target; nvml.h leaves the type incomplete.
 struct nvmlDevice_st {
   unsigned index;
 };
-using nvmlDevice_t = nvmlDevice_st*;
 
-constexpr nvmlReturn_t kSuccess = 0;
-constexpr nvmlReturn_t kUninitialized = 1;
-constexpr nvmlReturn_t kInvalidArgument = 2;
-constexpr nvmlReturn_t kNotSupported = 3;
-constexpr nvmlReturn_t kInsufficientSize = 7;
-constexpr nvmlReturn_t kGpuIsLost = 15;
+namespace {
 
-struct nvmlMemory_t {
-  unsigned long long total, free, used;
-};
-struct nvmlUtilization_t {
-  unsigned int gpu, memory;
-};
+constexpr nvmlReturn_t kSuccess = NVML_SUCCESS;
+constexpr nvmlReturn_t kUninitialized = NVML_ERROR_UNINITIALIZED;
+constexpr nvmlReturn_t kInvalidArgument = NVML_ERROR_INVALID_ARGUMENT;
+constexpr nvmlReturn_t kNotSupported = NVML_ERROR_NOT_SUPPORTED;
+constexpr nvmlReturn_t kInsufficientSize = NVML_ERROR_INSUFFICIENT_SIZE;
+constexpr nvmlReturn_t kGpuIsLost = NVML_ERROR_GPU_IS_LOST;
 
 struct Gpu {
   const char* name;
@@ -76,7 +70,7 @@ extern "C" {
 
 nvmlReturn_t nvmlInit_v2() {
   if (const char* r = std::getenv("FAKE_NVML_INIT_RESULT")) {
-    if (std::atoi(r) != kSuccess) return std::atoi(r);
+    if (std::atoi(r) != kSuccess) return static_cast<nvmlReturn_t>(std::atoi(r));
   }
   initialized = true;
   return kSuccess;
@@ -129,9 +123,10 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char* uuid, unsigned length) {
   return g ? Copy(g->uuid, uuid, length) : kInvalidArgument;
 }
 
-nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t d, int sensor, unsigned* temp) {
+nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t d, nvmlTemperatureSensors_t sensor,
+                                      unsigned* temp) {
   const Gpu* g = Of(d);
-  if (g == nullptr || sensor != 0) return kInvalidArgument;  // NVML_TEMPERATURE_GPU
+  if (g == nullptr || sensor != NVML_TEMPERATURE_GPU) return kInvalidArgument;
   *temp = g->temperature;
   return kSuccess;
 }
@@ -167,12 +162,12 @@ nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t d, unsigned* mw) {
   return kSuccess;
 }
 
-nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t d, int type, unsigned* mhz) {
+nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t d, nvmlClockType_t type, unsigned* mhz) {
   const Gpu* g = Of(d);
   if (g == nullptr) return kInvalidArgument;
-  if (type == 1) {  // NVML_CLOCK_SM
+  if (type == NVML_CLOCK_SM) {
     *mhz = g->sm_mhz;
-  } else if (type == 2) {  // NVML_CLOCK_MEM
+  } else if (type == NVML_CLOCK_MEM) {
     *mhz = g->mem_mhz;
   } else {
     return kInvalidArgument;
@@ -180,14 +175,17 @@ nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t d, int type, unsigned* mhz) {
   return kSuccess;
 }
 
-nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t d, int error_type, int counter_type,
+nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t d, nvmlMemoryErrorType_t error_type,
+                                         nvmlEccCounterType_t counter_type,
                                          unsigned long long* count) {
   const Gpu* g = Of(d);
-  // Only the volatile counter (NVML_VOLATILE_ECC = 0) is asked for.
-  if (g == nullptr || counter_type != 0 || error_type < 0 || error_type > 1) {
+  // Only the volatile counter is asked for.
+  if (g == nullptr || counter_type != NVML_VOLATILE_ECC ||
+      (error_type != NVML_MEMORY_ERROR_TYPE_CORRECTED &&
+       error_type != NVML_MEMORY_ERROR_TYPE_UNCORRECTED)) {
     return kInvalidArgument;
   }
-  *count = error_type == 0 ? g->ecc_corrected : g->ecc_uncorrected;
+  *count = error_type == NVML_MEMORY_ERROR_TYPE_CORRECTED ? g->ecc_corrected : g->ecc_uncorrected;
   return kSuccess;
 }
 
