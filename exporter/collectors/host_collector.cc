@@ -28,10 +28,6 @@ bool ParseNumber(std::string_view s, double* out) {
   return true;
 }
 
-bool Blank(std::string_view text) {
-  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
 // A whole field that is a non-negative decimal integer and nothing else.
 bool ParseWholeInteger(std::string_view s, double* out) {
   s = TrimBlanks(s);
@@ -149,7 +145,7 @@ class HostCollector : public Collector {
 }  // namespace
 
 Status ParseProcMeminfo(std::string_view text, HostResources* out) {
-  if (Blank(text)) return Status::Error("file is empty");
+  if (TrimBlanks(text).empty()) return Status::Error("file is empty");
   double total = -1, available = -1, free_kb = -1, buffers = -1, cached = -1;
   std::istringstream in{std::string(text)};
   std::string line;
@@ -181,7 +177,7 @@ Status ParseProcMeminfo(std::string_view text, HostResources* out) {
 }
 
 Status ParseProcLoadavg(std::string_view text, HostResources* out) {
-  if (Blank(text)) return Status::Error("file is empty");
+  if (TrimBlanks(text).empty()) return Status::Error("file is empty");
   // "0.52 0.58 0.59 1/1234 5678": the three averages must all be numbers,
   // so that a truncated or foreign file is not half-read.
   std::istringstream in{std::string(text)};
@@ -199,7 +195,7 @@ Status ParseProcLoadavg(std::string_view text, HostResources* out) {
 }
 
 Status ParseProcStat(std::string_view text, HostResources* out) {
-  if (Blank(text)) return Status::Error("file is empty");
+  if (TrimBlanks(text).empty()) return Status::Error("file is empty");
   std::istringstream in{std::string(text)};
   std::string line;
   int cpus = 0;
@@ -222,7 +218,7 @@ Status ParseProcStat(std::string_view text, HostResources* out) {
 }
 
 Status ParseSysctlValues(std::string_view text, HostResources* out) {
-  if (Blank(text)) return Status::Error("output is empty");
+  if (TrimBlanks(text).empty()) return Status::Error("output is empty");
   double memsize = -1, ncpu = -1, pagesize = -1, load1 = -1, boot = -1;
   std::istringstream in{std::string(text)};
   std::string line;
@@ -278,7 +274,7 @@ Status ParseSysctlValues(std::string_view text, HostResources* out) {
 }
 
 Result<double> ParseVmStat(std::string_view text, double page_size) {
-  if (Blank(text)) return Result<double>::Error("output is empty");
+  if (TrimBlanks(text).empty()) return Result<double>::Error("output is empty");
   static constexpr std::string_view kHeader = "Mach Virtual Memory Statistics:";
   static constexpr std::string_view kPageSizeOf = "(page size of ";
   double header_page_size = -1, free_pages = -1, inactive = -1, speculative = -1;

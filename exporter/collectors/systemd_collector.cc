@@ -21,10 +21,6 @@ constexpr std::string_view kUnitTypes[] = {"service", "socket", "target", "devic
                                            "mount",   "automount", "swap", "timer",
                                            "path",    "slice", "scope"};
 
-bool IsBlank(std::string_view s) {
-  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
 bool ParseUnsigned(std::string_view s, uint64_t* out) {
   if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string_view::npos) {
     return false;
@@ -206,7 +202,7 @@ class SystemdCollector : public Collector {
 }  // namespace
 
 Result<std::vector<SystemdUnit>> ParseSystemctlShow(std::string_view text) {
-  if (IsBlank(text)) return Status::Error("empty output");
+  if (TrimBlanks(text).empty()) return Status::Error("empty output");
   // systemctl ends every line with a newline; without one, the output was
   // cut off mid-line and the last value cannot be trusted.
   if (text.back() != '\n') return Status::Error("output is cut off (no newline at the end)");
@@ -221,7 +217,7 @@ Result<std::vector<SystemdUnit>> ParseSystemctlShow(std::string_view text) {
     start = nl + 1;
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (IsBlank(line)) {
+    if (TrimBlanks(line).empty()) {
       if (in_block) {
         if (Status s = block.Finish(); !s.ok()) return s;
         units.push_back(std::move(block.unit));
