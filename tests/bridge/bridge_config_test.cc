@@ -11,6 +11,13 @@ using testing::TempDir;
 using testing::TestData;
 using testing::WriteFileOrDie;
 
+// A bridge with only the required keys; its event key is the file `key`
+// beside the config.
+constexpr char kMinimalBridgeConfig[] =
+    "hosts: {panda: {filesystems: [\"/\"]}}\n"
+    "bridge: {inngest: {url: \"http://127.0.0.1:8288\", event_key_file: key}, "
+    "spool_dir: spool}\n";
+
 TEST(BridgeConfigTest, ReadsEveryKeyAndTheSecrets) {
   auto cfg = LoadConfigFile(TestData("config/valid-bridge.yaml"));
   ASSERT_TRUE(cfg.ok()) << cfg.status().message();
@@ -31,11 +38,7 @@ TEST(BridgeConfigTest, DefaultsAndNoTokenWhenOmitted) {
   TempDir dir;
   WriteFileOrDie(dir.File("key"), "k\n");
   const std::string path = dir.File("c.yaml");
-  WriteFileOrDie(path,
-                 "hosts: {panda: {filesystems: [\"/\"]}}\n"
-                 "bridge: {inngest: {url: \"http://127.0.0.1:8288\", "
-                 "event_key_file: key}, "
-                 "spool_dir: spool}\n");
+  WriteFileOrDie(path, kMinimalBridgeConfig);
   auto cfg = LoadConfigFile(path);
   ASSERT_TRUE(cfg.ok()) << cfg.status().message();
   const BridgeConfig& b = *(*cfg)->bridge;
@@ -51,11 +54,7 @@ TEST(BridgeConfigTest, DefaultsAndNoTokenWhenOmitted) {
 TEST(BridgeConfigTest, AnEmptyOrMultiLineSecretIsAnError) {
   TempDir dir;
   const std::string path = dir.File("c.yaml");
-  WriteFileOrDie(path,
-                 "hosts: {panda: {filesystems: [\"/\"]}}\n"
-                 "bridge: {inngest: {url: \"http://127.0.0.1:8288\", "
-                 "event_key_file: key}, "
-                 "spool_dir: spool}\n");
+  WriteFileOrDie(path, kMinimalBridgeConfig);
   WriteFileOrDie(dir.File("key"), " \n\n");
   auto cfg = LoadConfigFile(path);
   ASSERT_FALSE(cfg.ok());
