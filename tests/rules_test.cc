@@ -18,8 +18,8 @@
 namespace joelclaw::testing {
 namespace rules_test {
 
-constexpr char kRunbookUrlPrefix[] =
-    "https://github.com/joelhooks/joelclaw-exporter/blob/main/docs/runbooks/";
+// rules/config.yml, the settings scripts/gen-rules.py fills into rules/src/.
+YAML::Node RulesConfig() { return YAML::LoadFile(SourceDir() + "/rules/config.yml"); }
 
 std::string Basename(const std::string& path) {
   return std::filesystem::path(path).filename().string();
@@ -85,6 +85,58 @@ TEST(RulesTest, PromtoolUnitTestsPass) {
   EXPECT_EQ(out.exit_code, 0) << out.out;
 }
 
+TEST(RulesTest, GeneratedFilesMatchTheirSource) {
+  // rules/joelclaw-*.yml are what scripts/gen-rules.py writes from
+  // rules/src/ and rules/config.yml.
+  EXPECT_TRUE(GenerateRules({"--check"}));
+}
+
+// The scrape job is one setting: with another selector no rule mentions the
+// default job any more, every rule that needs the exporters' `up` uses the
+// new one, and promtool accepts the result.
+TEST(RulesTest, TheExporterSelectorIsOneSetting) {
+  TempDir dir;
+  ASSERT_TRUE(GenerateRules({"--out", dir.path(), "--set",
+                             "exporterSelector=job=\"home-exporters\",env=\"prod\""}));
+  std::vector<std::string> argv = {Promtool(), "check", "rules"};
+  int selecting = 0;
+  for (const std::string& f : PrometheusRuleFiles()) {
+    const std::string out = dir.File(Basename(f));
+    const std::string text = ReadFileOrDie(out);
+    EXPECT_EQ(text.find("joelclaw-exporter\""), std::string::npos) << out;
+    for (size_t at = text.find("up{"); at != std::string::npos; at = text.find("up{", at + 1)) {
+      if (at > 0 && (std::isalnum(static_cast<unsigned char>(text[at - 1])) || text[at - 1] == '_'))
+        continue;
+      EXPECT_EQ(text.compare(at, 35, "up{job=\"home-exporters\",env=\"prod\"}"), 0)
+          << out << ": " << text.substr(at, 40);
+      ++selecting;
+    }
+    argv.push_back(out);
+  }
+  EXPECT_GE(selecting, 3) << "JoelclawHostDown, JoelclawExporterDown and JoelclawWatchdog select up";
+  CommandOutput check = RunCommand(argv, 60);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+}
+
+TEST(RulesTest, TheTimeScaleShortensForAndRanges) {
+  TempDir dir;
+  ASSERT_TRUE(GenerateRules({"--out", dir.path(), "--time-scale", "0.01"}));
+  const YAML::Node doc = YAML::LoadFile(dir.File("joelclaw-alerts.yml"));
+  std::map<std::string, std::string> fors;
+  for (const YAML::Node& group : doc["groups"]) {
+    for (const YAML::Node& rule : group["rules"]) {
+      if (rule["alert"] && rule["for"]) fors[rule["alert"].as<std::string>()] = rule["for"].as<std::string>();
+      if (rule["alert"] && rule["alert"].as<std::string>() == "JoelclawLaunchdJobCrashLooping") {
+        EXPECT_NE(rule["expr"].as<std::string>().find("[9s]"), std::string::npos)
+            << "15m scaled by 0.01: " << rule["expr"];
+      }
+    }
+  }
+  EXPECT_EQ(fors["JoelclawProbeFailing"], "3s");   // 5m
+  EXPECT_EQ(fors["JoelclawHostDown"], "2s");       // 3m, rounded
+  EXPECT_EQ(fors["JoelclawTlsCertExpiringSoon"], "36s");  // 1h
+}
+
 TEST(RulesTest, AlertsFollowTheMixinConventions) {
   const std::regex name_re("Joelclaw[A-Z][A-Za-z0-9]*");
   const std::set<std::string> severities = {"critical", "warning", "info"};
@@ -106,7 +158,8 @@ TEST(RulesTest, AlertsFollowTheMixinConventions) {
                 description.find("$value") != std::string::npos)
         << "description must be templated: " << description;
 
-    EXPECT_EQ(Get(r.node, "annotations", "runbook_url"), kRunbookUrlPrefix + r.name + ".md");
+    EXPECT_EQ(Get(r.node, "annotations", "runbook_url"),
+              RulesConfig()["runbookUrlBase"].as<std::string>() + r.name + ".md");
     EXPECT_TRUE(std::filesystem::exists(SourceDir() + "/docs/runbooks/" + r.name + ".md"))
         << "no docs/runbooks/" << r.name << ".md";
 
@@ -119,8 +172,8 @@ TEST(RulesTest, AlertsFollowTheMixinConventions) {
 }
 
 TEST(RulesTest, AlertsWithOneNameAgree) {
-  // JoelclawExporterDown is two rules (down for 5m, absent for 10m); they
-  // must read as one alert.
+  // Should an alert ever be written as two rules (two expressions for one
+  // condition), they must read as one alert.
   std::map<std::string, Rule> first;
   for (const Rule& r : LoadRules(true)) {
     auto [it, inserted] = first.emplace(r.name, r);

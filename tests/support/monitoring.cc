@@ -1,5 +1,7 @@
 #include "tests/support/monitoring.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -34,6 +36,27 @@ std::vector<std::string> PrometheusRuleFiles() {
     }
   }
   return files;
+}
+
+std::string SystemPython3() {
+  if (access("/usr/bin/python3", X_OK) == 0) return "/usr/bin/python3";
+  return FindProgram("python3");
+}
+
+bool GenerateRules(const std::vector<std::string>& args) {
+  const std::string python = SystemPython3();
+  if (python.empty()) {
+    ADD_FAILURE() << "python3 not installed (scripts/setup-deps.sh installs it)";
+    return false;
+  }
+  std::vector<std::string> argv = {python, SourceDir() + "/scripts/gen-rules.py"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandOutput out = RunCommand(argv, 60);
+  if (out.exit_code != 0) {
+    ADD_FAILURE() << "scripts/gen-rules.py failed: " << out.out;
+    return false;
+  }
+  return true;
 }
 
 std::string WriteLoopbackAlertmanagerConfig(const std::string& path, const std::string& bridge_url,

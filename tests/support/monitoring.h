@@ -31,6 +31,15 @@ std::string WriteLoopbackAlertmanagerConfig(const std::string& path, const std::
 std::vector<std::string> WriteFastRuleFiles(const std::string& dir,
                                             const std::string& for_duration);
 
+/// The python3 the repository's scripts run with: Debian's /usr/bin/python3
+/// (python3-yaml installs PyYAML for it, not for a pyenv or venv python3
+/// earlier in PATH), else python3 from PATH; "" when there is none.
+std::string SystemPython3();
+
+/// Runs scripts/gen-rules.py with `args` (e.g. {"--out", dir, "--time-scale",
+/// "0.02"}). Adds a gtest failure and returns false when it fails.
+bool GenerateRules(const std::vector<std::string>& args);
+
 /// A Grafana dashboard of dashboards/ (file name and JSON).
 struct Dashboard {
   std::string file;
