@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Checks the alerting and recording rules, their unit tests, the runbooks and
 # the dashboards, without network:
+#   0. rules/joelclaw-*.yml and deploy/monitoring/ are what scripts/gen-rules.py
+#      and scripts/gen-deploy.py write
 #   1. promtool check rules (with lint) on rules/joelclaw-*.yml
 #   2. promtool test rules on rules/tests/*.test.yml
-#   3. amtool check-config on rules/alertmanager.yml (routing cases and the
+#   3. amtool check-config on deploy/monitoring/alertmanager.yml and promtool
+#      check config on deploy/monitoring/prometheus.yml (routing cases and the
 #      inhibit rules are AlertmanagerConfigTest.*, with amtool and a real
 #      Alertmanager)
 #   3b. dashboards/*.json are what scripts/gen-dashboards.py writes, and
@@ -19,23 +22,29 @@ BUILD_DIR="${BUILD_DIR:-build}"
 
 command -v promtool >/dev/null || { echo "promtool not found (scripts/setup-deps.sh installs it)" >&2; exit 1; }
 
+# Debian's python3 has PyYAML (python3-yaml); a pyenv python3 may not.
+py=/usr/bin/python3; [[ -x $py ]] || py=python3
+echo "== generated rules and monitoring configs up to date"
+"$py" scripts/gen-rules.py --check
+"$py" scripts/gen-deploy.py --check
+
 echo "== promtool check rules"
 promtool check rules --lint=all --lint-fatal rules/joelclaw-*.yml
 
 echo "== promtool test rules"
 promtool test rules rules/tests/*.test.yml
 
-echo "== amtool check-config rules/alertmanager.yml"
+echo "== amtool check-config deploy/monitoring/alertmanager.yml"
 command -v amtool >/dev/null || { echo "amtool not found (scripts/setup-deps.sh installs it)" >&2; exit 1; }
-amtool check-config rules/alertmanager.yml
+amtool check-config deploy/monitoring/alertmanager.yml
+echo "== promtool check config deploy/monitoring/prometheus.yml"
+promtool check config --syntax-only deploy/monitoring/prometheus.yml
 
 echo "== dashboards up to date"
 python3 scripts/gen-dashboards.py --check
 echo "  SUCCESS"
 
 echo "== k8s PrometheusRules and dashboard ConfigMaps up to date"
-# Debian's python3 has PyYAML (python3-yaml); a pyenv python3 may not.
-py=/usr/bin/python3; [[ -x $py ]] || py=python3
 "$py" scripts/gen-k8s.py --check
 echo "  SUCCESS"
 

@@ -18,7 +18,32 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 H = 'host=~"$host"'
 # Global collectors have an empty host; keep them whatever host is selected.
 H_OR_GLOBAL = 'host=~"$host|"'
-JOB = 'job="joelclaw-exporter"'
+
+
+def _rules_config():
+    """rules/config.yml, the `_config` the rules are generated from: its
+    exporterSelector and thresholds are the dashboards' too. (A minimal
+    reader of its flat `key: value` lines: this script needs no PyYAML.)"""
+    values = {}
+    for line in (ROOT / "rules" / "config.yml").read_text().splitlines():
+        line = line.split(" #", 1)[0].rstrip()
+        if not line or line.lstrip().startswith("#") or ":" not in line:
+            continue
+        key, _, value = line.strip().partition(":")
+        value = value.strip()
+        if value.startswith("'") and value.endswith("'"):
+            value = value[1:-1]
+        if value:
+            values[key] = value
+    return values
+
+
+_CONFIG = _rules_config()
+# The exporters' scrape job: one setting for rules and dashboards.
+JOB = _CONFIG["exporterSelector"]
+RESTARTS = _CONFIG["restartsIn15m"]
+# Jobs meant to run all the time (the rules page only for these).
+KEEPALIVE = 'kind=~"keepalive|unknown"'
 INST = 'instance=~"$instance"'
 
 UP_DOWN = [{"type": "value", "options": {
@@ -185,7 +210,11 @@ def query_var(name, label, query, all_value=".*"):
             "options": [], "refresh": 2, "regex": "", "sort": 1, "skipUrlSync": False}
 
 
-HOST_VAR = query_var("host", "Host", "label_values(joelclaw_probe_success, host)")
+# Every machine: hosts with checks (the NAS has nothing else) and hosts with
+# collectors (the GPU box has no check).
+HOST_VAR = query_var(
+    "host", "Host",
+    'label_values({__name__=~"joelclaw_probe_success|joelclaw_collector_success"}, host)')
 
 
 def dashboard(uid, title, description, panels, extra_vars=()):
@@ -219,18 +248,22 @@ def dashboard(uid, title, description, panels, extra_vars=()):
 
 def overview():
     jobs_down = (f'joelclaw_launchd_job_running{{{H}}} == 0 '
-                 f'and joelclaw_launchd_job_present{{{H}}} == 1')
+                 f'and on (instance, job, host, label) joelclaw_launchd_job_present{{{H}}} == 1 '
+                 f'and on (instance, job, host, label) joelclaw_launchd_job_kind{{{H},{KEEPALIVE}}} == 1')
     panels = [
         row("Status"),
         stat("Checks down", f"count(joelclaw_probe_success{{{H}}} == 0) or vector(0)",
              description="Checks whose last run failed."),
-        stat("Hosts down", f"count(max by (host) (joelclaw_probe_success{{{H}}}) == 0) or vector(0)",
-             description="Hosts with every check failing (JoelclawHostDown)."),
+        stat("Hosts down",
+             'count(ALERTS{alertstate="firing",alertname="JoelclawHostDown",host=~"$host"}) or vector(0)',
+             description="Machines that are unreachable (JoelclawHostDown firing)."),
         stat("launchd jobs down", f"count({jobs_down}) or vector(0)",
-             description="Loaded launchd jobs with no running process."),
+             description="Loaded KeepAlive launchd jobs with no running process."),
         stat("Crash-looping jobs",
-             f"count(increase(joelclaw_launchd_job_restarts_total{{{H}}}[15m]) >= 3) or vector(0)",
-             description="launchd jobs restarted 3 or more times in 15 minutes."),
+             f"count(increase(joelclaw_launchd_job_restarts_total{{{H}}}[15m]) >= {RESTARTS} "
+             f"and on (instance, job, host, label) joelclaw_launchd_job_kind{{{H},{KEEPALIVE}}} == 1)"
+             " or vector(0)",
+             description=f"KeepAlive launchd jobs restarted {RESTARTS} or more times in 15 minutes."),
         stat("Failing collectors", f"count(joelclaw_collector_success{{{H_OR_GLOBAL}}} == 0) or vector(0)"),
         stat("Firing alerts",
              'count(ALERTS{alertstate="firing",alertname=~"Joelclaw.*",host=~"$host|unknown"}) or vector(0)',
@@ -252,6 +285,16 @@ def overview():
         timeseries("Failed runs by reason",
                    [target(f"sum by (host, reason) (increase(joelclaw_probe_failures_total{{{H}}}[$__rate_interval]))",
                            "{{host}} {{reason}}")], "none", w=12),
+        table("HTTP status codes", [
+            ("status", f"joelclaw_http_status_code{{{H}}}", "none", None, False),
+        ], keep=["host", "target", "instance"], w=12,
+            description="The status of each http check's last response (absent before a response)."),
+        bargauge("TLS certificates expire in",
+                 f"joelclaw_tls_cert_not_after_timestamp_seconds{{{H}}} - time()",
+                 "{{host}} / {{target}}", "s", w=12,
+                 thresholds=steps("red", ("orange", 14 * 86400), ("green", 30 * 86400)),
+                 description="Time until each served leaf certificate expires; "
+                             "JoelclawTlsCertExpiringSoon fires under 14 days."),
         row("launchd"),
         state_timeline("launchd jobs running", f"joelclaw_launchd_job_running{{{H}}}",
                        "{{host}} / {{label}}", RUNNING),
@@ -283,11 +326,17 @@ def launchd():
              thresholds=steps("blue"), w=5),
         stat("Running", f"count(joelclaw_launchd_job_running{{{sel}}} == 1) or vector(0)",
              thresholds=steps("green"), w=5),
-        stat("Down", f"count(joelclaw_launchd_job_running{{{sel}}} == 0 and "
-                     f"joelclaw_launchd_job_present{{{sel}}} == 1) or vector(0)", w=5),
+        stat("Down", f"count(joelclaw_launchd_job_running{{{sel}}} == 0 "
+                     f"and on (instance, job, host, label) joelclaw_launchd_job_present{{{sel}}} == 1 "
+                     f"and on (instance, job, host, label) joelclaw_launchd_job_kind{{{sel},{KEEPALIVE}}} == 1)"
+                     " or vector(0)",
+             description="KeepAlive jobs with no process (periodic and on-demand jobs are idle between runs).",
+             w=5),
         stat("Missing", f"count(joelclaw_launchd_job_present{{{sel}}} == 0) or vector(0)", w=4),
         stat("Crash-looping",
-             f"count(increase(joelclaw_launchd_job_restarts_total{{{sel}}}[15m]) >= 3) or vector(0)", w=5),
+             f"count(increase(joelclaw_launchd_job_restarts_total{{{sel}}}[15m]) >= {RESTARTS} "
+             f"and on (instance, job, host, label) joelclaw_launchd_job_kind{{{sel},{KEEPALIVE}}} == 1)"
+             " or vector(0)", w=5),
         row("Jobs"),
         table("Jobs", [
             ("present", f"joelclaw_launchd_job_present{{{sel}}}", "none", PRESENT, True),
@@ -298,7 +347,16 @@ def launchd():
              "none", None, False),
             ("restarts in range", f"increase(joelclaw_launchd_job_restarts_total{{{sel}}}[$__range])",
              "none", None, False),
+            ("run interval", f"joelclaw_launchd_job_run_interval_seconds{{{sel}}}", "s", None, False),
+            ("since last run", f"time() - joelclaw_launchd_job_last_run_timestamp_seconds{{{sel}}}",
+             "s", None, False),
         ], keep=["host", "label", "instance"], h=9),
+        table("Job kinds", [
+            ("kind", f"joelclaw_launchd_job_kind{{{sel}}} == 1", "none", None, False),
+        ], keep=["host", "label", "kind"], w=24, h=6,
+            description="keepalive: meant to run all the time (down pages); periodic: "
+                        "StartInterval/StartCalendarInterval (missed runs warn); on_demand: "
+                        "WatchPaths, sockets (a failed run warns); unknown: counts as keepalive."),
         state_timeline("Running", f"joelclaw_launchd_job_running{{{sel}}}", "{{host}} / {{label}}",
                        RUNNING, w=24),
         state_timeline("Present (loaded in launchd)", f"joelclaw_launchd_job_present{{{sel}}}",
@@ -436,7 +494,7 @@ def exporter():
         timeseries("Samples scraped", [target(f"scrape_samples_scraped{{{e}}}", "{{instance}}")],
                    "none", min_=0, w=12),
     ]
-    inst_var = query_var("instance", "Exporter", 'label_values(up{job="joelclaw-exporter"}, instance)')
+    inst_var = query_var("instance", "Exporter", f'label_values(up{{{JOB}}}, instance)')
     return dashboard("joelclaw-exporter", "joelclaw / Exporter",
                      "joelclaw-exporter itself: collectors, config reloads, probe timing, process.",
                      panels, extra_vars=[inst_var])

@@ -71,7 +71,10 @@ TEST(DashboardsTest, HaveStableUidsTitlesAndVariables) {
     EXPECT_TRUE(IsPromDatasource(host->value("datasource", json())));
     const json& q = (*host)["query"];
     const std::string query = q.is_string() ? q.get<std::string>() : q.value("query", "");
-    EXPECT_EQ(query, "label_values(joelclaw_probe_success, host)");
+    // Every machine: hosts with checks only (the NAS) and hosts with
+    // collectors only (the GPU box).
+    EXPECT_EQ(query,
+              "label_values({__name__=~\"joelclaw_probe_success|joelclaw_collector_success\"}, host)");
     EXPECT_EQ(host->value("allValue", ""), ".*");
   }
 }
@@ -110,6 +113,44 @@ TEST(DashboardsTest, PanelsUseTheDatasourceVariableAndSetUnits) {
   for (const char* unit : {"s", "bytes", "percentunit", "dateTimeAsIso"}) {
     EXPECT_EQ(units_used.count(unit), 1u) << "no panel uses unit " << unit;
   }
+}
+
+// Every exported family a person looks at has a panel; these two were the
+// last without one.
+TEST(DashboardsTest, CheckResultsHavePanels) {
+  std::set<std::string> queried;
+  for (const Dashboard& d : LoadDashboards()) {
+    for (const json& p : DashboardPanels(d.doc)) {
+      for (const json& t : p.value("targets", json::array())) {
+        for (const std::string& name : SeriesNames(t.value("expr", ""))) queried.insert(name);
+      }
+    }
+  }
+  for (const char* metric : {"joelclaw_http_status_code",
+                             "joelclaw_tls_cert_not_after_timestamp_seconds",
+                             "joelclaw_launchd_job_kind",
+                             "joelclaw_launchd_job_last_run_timestamp_seconds"}) {
+    EXPECT_EQ(queried.count(metric), 1u) << "no panel shows " << metric;
+  }
+}
+
+// The job selector is rules/config.yml's exporterSelector, the same one the
+// rules use: no dashboard names a job of its own.
+TEST(DashboardsTest, UseTheRulesJobSelector) {
+  const std::string selector =
+      YAML::LoadFile(SourceDir() + "/rules/config.yml")["exporterSelector"].as<std::string>();
+  int uses = 0;
+  for (const Dashboard& d : LoadDashboards()) {
+    const std::string text = d.doc.dump();
+    for (size_t at = text.find("job="); at != std::string::npos; at = text.find("job=", at + 1)) {
+      const std::string quoted = json(selector).dump();
+      const std::string escaped = quoted.substr(1, quoted.size() - 2);  // As inside a JSON string.
+      EXPECT_EQ(text.compare(at, escaped.size(), escaped), 0)
+          << d.file << ": " << text.substr(at, 40);
+      ++uses;
+    }
+  }
+  EXPECT_GT(uses, 0);
 }
 
 TEST(DashboardsTest, QueriesUseDefinedVariablesAndDocumentedMetrics) {

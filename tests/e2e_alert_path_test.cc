@@ -1,10 +1,11 @@
 // The alert path end to end, every piece real except Inngest and the phone
 // service (stand-ins that speak their wire formats on loopback):
 //
-//   exporter (tcp checks) ← real Prometheus scraping it and evaluating
-//   rules/joelclaw-*.yml (every `for:` cut to 1s) → real Alertmanager 0.25
-//   with rules/alertmanager.yml (receivers pointed at loopback) → the phone
-//   stand-in and the exporter's POST /alertmanager bridge → fake Inngest.
+//   exporter (tcp checks) ← real Prometheus with deploy/monitoring's config
+//   and rules/ (scripts/gen-deploy.py and gen-rules.py with loopback
+//   targets and shortened times) → real Alertmanager 0.25 with the shipped
+//   routing (receivers pointed at loopback) → the phone stand-in and the
+//   exporter's POST /alertmanager bridge → fake Inngest.
 //
 // A target stops: exactly one system/health.degraded reaches Inngest and
 // one firing page reaches the phone. It comes back: system/health.recovered.
@@ -136,20 +137,23 @@ TEST(AlertPathEndToEndTest, TargetDownPagesOnceRecoversAndSurvivesKillNine) {
   ASSERT_TRUE(exporter.WaitReady()) << exporter.Log();
 
   const int am_port = FreePort();
-  ASSERT_EQ(WriteLoopbackAlertmanagerConfig(dir.File("alertmanager.yml"),
-                                            exporter.Url("/alertmanager"), kBridgeToken,
-                                            phone.Url("/joelclaw-family")),
-            "");
+  LoopbackMonitoring m;
+  m.targets = {{"panda", "127.0.0.1:" + std::to_string(exporter.port())}};
+  m.alertmanager_address = "127.0.0.1:" + std::to_string(am_port);
+  m.bridge_url = exporter.Url("/alertmanager");
+  m.bridge_token = kBridgeToken;
+  m.phone_url = phone.Url("/joelclaw-family");
+  // `for:` of a minute or more becomes 1-2 s (5m → 2s), as fast as the
+  // 1 s scrapes allow; Alertmanager waits 1 s before a group's first message.
+  m.rules_time_scale = 1.0 / 150;
+  ASSERT_EQ(WriteLoopbackMonitoring(dir.path(), m), "");
   Subprocess am({alertmanager, "--config.file=" + dir.File("alertmanager.yml"),
                  "--storage.path=" + dir.File("am-data"),
                  "--web.listen-address=127.0.0.1:" + std::to_string(am_port),
                  "--cluster.listen-address="},
                 dir.File("alertmanager.log"));
 
-  std::filesystem::create_directories(dir.File("rules"));
-  ASSERT_FALSE(WriteFastRuleFiles(dir.File("rules"), "1s").empty());
-  PrometheusProcess prom = StartPrometheus(dir, exporter.port(), "joelclaw-exporter",
-                                           dir.File("rules") + "/*.yml", am_port);
+  PrometheusProcess prom = StartPrometheusWithConfig(dir, dir.File("prometheus.yml"));
   const int prom_port = prom.port;
   ASSERT_TRUE(WaitFor(
       [&] { return PromQuery(prom_port, "joelclaw_probe_success{target=\"worker\"}") == 1.0; },

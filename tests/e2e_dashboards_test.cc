@@ -102,8 +102,7 @@ TEST(DashboardsEndToEndTest, EveryPanelQueryReturnsDataFromARealPrometheus) {
   ASSERT_TRUE(exporter.Start()) << exporter.Log();
   ASSERT_TRUE(exporter.WaitReady()) << exporter.Log();
 
-  std::filesystem::create_directories(dir.File("rules"));
-  WriteFastRuleFiles(dir.File("rules"), "1s");
+  ASSERT_TRUE(GenerateRules({"--out", dir.File("rules"), "--time-scale", "0.01"}));
   PrometheusProcess prom = StartPrometheus(dir, exporter.port(), "joelclaw-exporter",
                                            dir.File("rules") + "/*.yml");
   const int prom_port = prom.port;

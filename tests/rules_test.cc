@@ -305,5 +305,30 @@ TEST(RulesTest, EveryAlertHasARunbookWithFourSections) {
   }
 }
 
+// docs/alerting.md is the severity policy: its table lists every alert with
+// the severity the rules give it, so a change of either shows up here.
+TEST(RulesTest, AlertingDocListsEveryAlertWithItsSeverity) {
+  const std::string doc = ReadFileOrDie(SourceDir() + "/docs/alerting.md");
+  const std::regex row(R"(\n\| `(Joelclaw[A-Za-z0-9]+)` \| (critical|warning|info) \|)");
+  std::map<std::string, std::string> documented;
+  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator();
+       ++it) {
+    EXPECT_TRUE(documented.emplace((*it)[1], (*it)[2]).second) << "listed twice: " << (*it)[1];
+  }
+  std::set<std::string> alerts;
+  int critical = 0;
+  for (const Rule& r : LoadRules(true)) {
+    alerts.insert(r.name);
+    const std::string severity = Get(r.node, "labels", "severity");
+    critical += severity == "critical";
+    EXPECT_EQ(documented[r.name], severity) << r.name << " in docs/alerting.md";
+  }
+  for (const auto& [name, severity] : documented) {
+    EXPECT_EQ(alerts.count(name), 1u) << "docs/alerting.md lists " << name << ", which is no alert";
+  }
+  // The policy: phones ring for a handful of things only.
+  EXPECT_LE(critical, 6);
+}
+
 }  // namespace rules_test
 }  // namespace joelclaw::testing

@@ -90,11 +90,15 @@ PrometheusProcess StartPrometheus(const TempDir& dir, int exporter_port, const s
             "\n    static_configs: [{targets: [\"127.0.0.1:" + std::to_string(exporter_port) +
             "\"]}]\n";
   WriteFileOrDie(dir.File("prometheus.yml"), config);
+  return StartPrometheusWithConfig(dir, dir.File("prometheus.yml"));
+}
+
+PrometheusProcess StartPrometheusWithConfig(const TempDir& dir, const std::string& config_path) {
   PrometheusProcess prom;
   prom.port = FreePort();
   prom.process = std::make_unique<Subprocess>(
       std::vector<std::string>{FindProgram("prometheus"),
-                               "--config.file=" + dir.File("prometheus.yml"),
+                               "--config.file=" + config_path,
                                "--storage.tsdb.path=" + dir.File("tsdb"),
                                "--web.listen-address=127.0.0.1:" + std::to_string(prom.port)},
       dir.File("prometheus.log"));

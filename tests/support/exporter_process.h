@@ -82,6 +82,10 @@ PrometheusProcess StartPrometheus(const TempDir& dir, int exporter_port,
                                   const std::string& job = "joelclaw-exporter",
                                   const std::string& rule_glob = "", int alertmanager_port = 0);
 
+/// Starts `prometheus` with the config file `config_path` (e.g. one
+/// WriteLoopbackMonitoring wrote); data and log live in `dir`.
+PrometheusProcess StartPrometheusWithConfig(const TempDir& dir, const std::string& config_path);
+
 /// Prometheus's instant query result for `query` on 127.0.0.1:port: the
 /// first series' value, nullopt when the query failed or matched nothing.
 std::optional<double> PromQuery(int port, const std::string& query);

@@ -115,6 +115,10 @@ void FakeInngest::Handle(int fd) {
     return;
   const std::string request_line = data.substr(0, data.find("\r\n"));
   const std::string body = data.substr(header_end + 4, content_length);
+  if (request_line.rfind("GET /health ", 0) == 0) {
+    // Inngest's health endpoint, which the exporter's `inngest` check asks.
+    return Answer(fd, 200, "OK", {{"status", 200}, {"message", "OK"}});
+  }
   if (request_line.rfind("POST /e/", 0) != 0) {
     return Answer(fd, 404, "Not Found",
                   {{"error", "not found"}, {"status", 404}});

@@ -15,7 +15,7 @@ namespace joelclaw::testing {
 /// or an array of them. The right key gets 200 {"ids":[…],"status":200}
 /// (one id per event); a wrong key 401 {"error":"Event key not found",
 /// "status":401}; a body that is not an event or a list of events 400;
-/// anything else 404. Every answer closes the connection. Like Inngest it
+/// `GET /health` 200 {"status":200,"message":"OK"}; anything else 404. Every answer closes the connection. Like Inngest it
 /// accepts duplicate event ids (deduplication happens downstream), so tests
 /// count distinct ids themselves. Serves connections one at a time on one
 /// thread; the accessors are thread-safe.

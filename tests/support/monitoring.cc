@@ -59,53 +59,46 @@ bool GenerateRules(const std::vector<std::string>& args) {
   return true;
 }
 
-std::string WriteLoopbackAlertmanagerConfig(const std::string& path, const std::string& bridge_url,
-                                            const std::string& bridge_token,
-                                            const std::string& phone_url) {
-  try {
-    YAML::Node doc = YAML::LoadFile(SourceDir() + "/rules/alertmanager.yml");
-    const std::string dir = std::filesystem::path(path).parent_path().string();
-    WriteFileOrDie(dir + "/bridge-token", bridge_token + "\n", 0600);
-    WriteFileOrDie(dir + "/ntfy-token", "tk_test\n", 0600);
-    doc["route"]["group_wait"] = "1s";
-    doc["route"]["group_interval"] = "1s";
-    int rewritten = 0;
-    for (YAML::Node receiver : doc["receivers"]) {
-      const std::string name = receiver["name"].as<std::string>();
-      if (name != "inngest-bridge" && name != "family-phone") continue;
-      YAML::Node hook = receiver["webhook_configs"][0];
-      hook["url"] = name == "inngest-bridge" ? bridge_url : phone_url;
-      hook["http_config"]["authorization"]["credentials_file"] =
-          dir + (name == "inngest-bridge" ? "/bridge-token" : "/ntfy-token");
-      ++rewritten;
-    }
-    if (rewritten != 2) return "rules/alertmanager.yml lacks the inngest-bridge or family-phone webhook";
-    YAML::Emitter out;
-    out << doc;
-    WriteFileOrDie(path, std::string(out.c_str()) + "\n");
-    return "";
-  } catch (const std::exception& e) {
-    return std::string("cannot rewrite rules/alertmanager.yml: ") + e.what();
+std::string WriteLoopbackMonitoring(const std::string& dir, const LoopbackMonitoring& m) {
+  const std::string python = SystemPython3();
+  if (python.empty()) return "python3 not installed (scripts/setup-deps.sh installs it)";
+  std::error_code ec;
+  std::filesystem::create_directories(dir + "/secrets", ec);
+  WriteFileOrDie(dir + "/secrets/joelclaw-bridge-token", m.bridge_token + "\n", 0600);
+  WriteFileOrDie(dir + "/secrets/ntfy-token", "tk_test\n", 0600);
+  auto url_or_unused = [](const std::string& url) {
+    // A receiver the test does not watch still needs a valid URL; nothing
+    // listens on port 9 (discard) of loopback.
+    return url.empty() ? std::string("http://127.0.0.1:9/unused") : url;
+  };
+  std::vector<std::string> argv = {
+      python, SourceDir() + "/scripts/gen-deploy.py", "--out", dir,
+      "--time-scale", std::to_string(m.time_scale),
+      "--set", "monitoring.prometheus.rules_dir=" + dir + "/rules",
+      "--set", "monitoring.prometheus.alertmanager=" + m.alertmanager_address,
+      "--set", "monitoring.alertmanager.secrets_dir=" + dir + "/secrets",
+      "--set", "monitoring.alertmanager.bridge_url=" + url_or_unused(m.bridge_url),
+      "--set", "monitoring.alertmanager.phone_url=" + url_or_unused(m.phone_url),
+      "--set", "monitoring.alertmanager.digest_url=" + url_or_unused(m.digest_url),
+      "--set", "monitoring.alertmanager.watchdog_url=" + url_or_unused(m.watchdog_url)};
+  if (m.digest_all_day) {
+    argv.insert(argv.end(), {"--set", "monitoring.alertmanager.digest_window.start=00:00",
+                             "--set", "monitoring.alertmanager.digest_window.end=24:00",
+                             "--set", "monitoring.alertmanager.digest_window.location=UTC"});
   }
-}
-
-std::vector<std::string> WriteFastRuleFiles(const std::string& dir,
-                                            const std::string& for_duration) {
-  std::vector<std::string> written;
-  for (const std::string& file : PrometheusRuleFiles()) {
-    YAML::Node doc = YAML::LoadFile(file);
-    for (YAML::Node group : doc["groups"]) {
-      for (YAML::Node rule : group["rules"]) {
-        if (rule["alert"] && rule["for"]) rule["for"] = for_duration;
-      }
-    }
-    YAML::Emitter out;
-    out << doc;
-    const std::string path = dir + "/" + std::filesystem::path(file).filename().string();
-    WriteFileOrDie(path, std::string(out.c_str()) + "\n");
-    written.push_back(path);
+  for (const auto& [machine, address] : m.targets) {
+    argv.insert(argv.end(), {"--target", machine + "=" + address});
   }
-  return written;
+  if (m.only_targets) argv.push_back("--only-targets");
+  CommandOutput out = RunCommand(argv, 60);
+  if (out.exit_code != 0) return "scripts/gen-deploy.py failed: " + out.out;
+  std::vector<std::string> rules = {python, SourceDir() + "/scripts/gen-rules.py", "--out",
+                                    dir + "/rules", "--time-scale",
+                                    std::to_string(m.rules_time_scale)};
+  for (const std::string& s : m.rules_settings) rules.insert(rules.end(), {"--set", s});
+  out = RunCommand(rules, 60);
+  if (out.exit_code != 0) return "scripts/gen-rules.py failed: " + out.out;
+  return "";
 }
 
 std::vector<Dashboard> LoadDashboards() {

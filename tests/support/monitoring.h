@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <set>
 
 #include "nlohmann/json.hpp"
@@ -17,19 +18,33 @@ std::vector<std::string> SourceFiles(const std::string& dir, const std::string& 
 /// holds alertmanager.yml, which is not a rule file).
 std::vector<std::string> PrometheusRuleFiles();
 
-/// rules/alertmanager.yml made runnable on loopback, written to `path`: the
-/// bridge receiver posts to `bridge_url` with `bridge_token`, the phone
-/// receiver to `phone_url`; group_wait, group_interval become 1s and the
-/// credentials files live next to `path`. Returns "" or a problem.
-std::string WriteLoopbackAlertmanagerConfig(const std::string& path, const std::string& bridge_url,
-                                            const std::string& bridge_token,
-                                            const std::string& phone_url);
+/// The monitoring machine of deploy/ made runnable on loopback.
+struct LoopbackMonitoring {
+  /// Machine of deploy/network.yaml → address its exporter is scraped at
+  /// instead.
+  std::map<std::string, std::string> targets;
+  /// Scrape only the machines in `targets` (else the others keep their
+  /// Tailscale address, which does not resolve here: their `up` is 0).
+  bool only_targets = true;
+  std::string alertmanager_address;  ///< "127.0.0.1:PORT" Prometheus posts to.
+  std::string bridge_url, bridge_token = "bridge-secret";
+  std::string phone_url, digest_url, watchdog_url;  ///< "" = nobody listens.
+  bool digest_all_day = true;  ///< The digest window open all day (UTC).
+  /// Intervals and Alertmanager timings (scripts/gen-deploy.py --time-scale):
+  /// 1/30 turns the 30 s scrape interval into 1 s.
+  double time_scale = 1.0 / 30;
+  /// `for:` and range selectors (scripts/gen-rules.py --time-scale).
+  double rules_time_scale = 1.0 / 30;
+  /// Extra `--set KEY=VALUE` for scripts/gen-rules.py.
+  std::vector<std::string> rules_settings;
+};
 
-/// Every rules/joelclaw-*.yml copied into `dir` with each alert's `for:`
-/// shortened to `for_duration`, so real Prometheus fires them in seconds.
-/// Returns the written paths.
-std::vector<std::string> WriteFastRuleFiles(const std::string& dir,
-                                            const std::string& for_duration);
+/// Writes `dir`/prometheus.yml and `dir`/alertmanager.yml with
+/// scripts/gen-deploy.py (receivers at the given URLs, their credentials in
+/// `dir`/secrets: the bridge token and "tk_test" for ntfy) and `dir`/rules/
+/// with scripts/gen-rules.py, all from the shipped sources. Returns "" or a
+/// problem.
+std::string WriteLoopbackMonitoring(const std::string& dir, const LoopbackMonitoring& m);
 
 /// The python3 the repository's scripts run with: Debian's /usr/bin/python3
 /// (python3-yaml installs PyYAML for it, not for a pyenv or venv python3
