@@ -261,6 +261,7 @@ void App::Publish() {
   info.revision = kRevision;
   info.config_source = config.source;
   info.hosts = config.hosts;
+  info.peers = config.status_urls;
   info.start_time = start_time_;
   info.now = env_->NowSeconds();
   if (bridge) info.bridge = bridge->Stats(info.now);

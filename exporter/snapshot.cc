@@ -1,5 +1,7 @@
 #include "exporter/snapshot.h"
 
+#include "exporter/probes/http_probe.h"
+
 namespace joelclaw {
 namespace {
 
@@ -13,6 +15,12 @@ nlohmann::json FailuresJson(const std::deque<FailureRecord>& recent) {
 }
 
 nlohmann::json NullableTime(double t) { return t > 0 ? nlohmann::json(t) : nlohmann::json(); }
+
+nlohmann::json Peers(const std::vector<std::string>& urls) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& u : urls) out.push_back(RedactUrl(u));
+  return out;
+}
 
 }  // namespace
 
@@ -188,7 +196,8 @@ nlohmann::json BuildStatusJson(const std::vector<CheckState>& checks,
         {"started_at", info.start_time},
         {"generated_at", info.now},
         {"last_reload_successful", info.last_reload_successful},
-        {"last_reload_error", info.last_reload_error}}},
+        {"last_reload_error", info.last_reload_error},
+        {"peers", Peers(info.peers)}}},
       {"hosts", hosts},
       {"collectors", global},
   };

@@ -16,6 +16,9 @@ struct ExporterInfo {
   std::string revision;
   std::string config_source;   ///< Path or "<embedded>".
   std::vector<std::string> hosts;  ///< Configured hosts, in config order.
+  /// `status.urls` of the config: the other exporters of the network, which
+  /// `joelclaw_exporter status` asks too. Published with credentials removed.
+  std::vector<std::string> peers;
   bool ready = false;
   bool last_reload_successful = true;
   double last_reload_success_time = 0;

@@ -21,9 +21,10 @@ constexpr char kStatusUsage[] =
     "usage: joelclaw_exporter status [--url URL]... [--config.file PATH] [--json]\n"
     "                                [--watch[=D]] [--timeout D]\n"
     "\n"
-    "Reads GET /api/v1/status from one or more exporters and prints the network\n"
-    "grouped by host. Exit code: 0 healthy, 1 degraded or pending, 2 an exporter\n"
-    "unreachable, 3 bad usage.\n"
+    "Reads GET /api/v1/status from one or more exporters, and from the exporters\n"
+    "they list as their peers (their config's status.urls), and prints the network\n"
+    "grouped by host. Exit code: 0 healthy, 1 degraded, warning or pending, 2 an\n"
+    "exporter unreachable, 3 bad usage.\n"
     "\n"
     "  --url URL           an exporter (repeatable; user:password@ for basic auth);\n"
     "                      default http://127.0.0.1:10042\n"
@@ -203,6 +204,45 @@ std::vector<ExporterStatus> FetchAllStatus(const std::vector<std::string>& urls,
   return results;
 }
 
+std::vector<std::string> PeersToAsk(const std::vector<ExporterStatus>& answered,
+                                    const std::vector<std::string>& asked) {
+  auto same = [](std::string a, std::string b) {
+    while (!a.empty() && a.back() == '/') a.pop_back();
+    while (!b.empty() && b.back() == '/') b.pop_back();
+    return a == b || RedactUrl(a) == b;
+  };
+  std::vector<std::string> out;
+  for (const ExporterStatus& e : answered) {
+    if (!e.reachable || !e.document.is_object()) continue;
+    auto exporter = e.document.find("exporter");
+    if (exporter == e.document.end() || !exporter->is_object()) continue;
+    auto peers = exporter->find("peers");
+    if (peers == exporter->end() || !peers->is_array()) continue;
+    for (const nlohmann::json& p : *peers) {
+      // Untrusted input: only http(s) URLs, and each exporter once.
+      if (!p.is_string() || !IsHttpUrl(p.get<std::string>())) continue;
+      const std::string url = p.get<std::string>();
+      bool known = false;
+      for (const std::string& a : asked) known = known || same(a, url);
+      for (const std::string& o : out) known = known || same(o, url);
+      if (!known) out.push_back(url);
+    }
+  }
+  return out;
+}
+
+std::vector<ExporterStatus> FetchWithPeers(const std::vector<std::string>& urls,
+                                           Duration timeout) {
+  std::vector<ExporterStatus> results = FetchAllStatus(urls, timeout);
+  // One hop: the peers of the exporters asked, not the peers' peers (which
+  // name the first exporters again by another address, e.g. panda:10042 for
+  // the 127.0.0.1:10042 asked on panda).
+  std::vector<ExporterStatus> more = FetchAllStatus(PeersToAsk(results, urls), timeout);
+  results.insert(results.end(), std::make_move_iterator(more.begin()),
+                 std::make_move_iterator(more.end()));
+  return results;
+}
+
 int RunStatusCommand(const std::vector<std::string>& args) {
   StatusFlags flags;
   std::string error;
@@ -239,7 +279,7 @@ int RunStatusCommand(const std::vector<std::string>& args) {
 
   nlohmann::json board;
   while (true) {
-    board = BuildBoard(FetchAllStatus(urls, flags.timeout));
+    board = BuildBoard(FetchWithPeers(urls, flags.timeout));
     PrintBoard(board, flags.json, tty, flags.watch.has_value());
     if (!flags.watch) break;
     timespec wait{static_cast<time_t>(flags.watch->count() / 1000),

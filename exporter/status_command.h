@@ -43,6 +43,18 @@ ExporterStatus FetchExporterStatus(const std::string& base_url, Duration timeout
 std::vector<ExporterStatus> FetchAllStatus(const std::vector<std::string>& urls,
                                            Duration timeout);
 
+/// The peers (`exporter.peers`, the config's status.urls) the reachable
+/// exporters in `answered` name, except those already `asked` (compared
+/// without trailing slashes and credentials) and repeats; http(s) URLs only.
+/// `answered` is untrusted. Pure.
+std::vector<std::string> PeersToAsk(const std::vector<ExporterStatus>& answered,
+                                    const std::vector<std::string>& asked);
+
+/// FetchAllStatus for `urls`, then for their peers (PeersToAsk), once: the
+/// whole network from one exporter that lists the others.
+std::vector<ExporterStatus> FetchWithPeers(const std::vector<std::string>& urls,
+                                           Duration timeout);
+
 /// `joelclaw_exporter status …`: returns the exit code (0 healthy,
 /// 1 degraded or pending, 2 an exporter unreachable, 3 bad usage).
 int RunStatusCommand(const std::vector<std::string>& args);

@@ -7,6 +7,7 @@
 #   JOELCLAW_OUT_DIR        where to write the configured files
 #   JOELCLAW_SERVICE_FILES  launchd, systemd or none
 #   JOELCLAW_BINDIR         bin directory, relative to CMAKE_INSTALL_PREFIX or absolute
+#   JOELCLAW_DOCDIR         documentation directory, likewise (optional: share/doc/joelclaw_exporter)
 #   JOELCLAW_CONFIG_FILE    the --config.file the service passes
 #   JOELCLAW_LOG_DIR        launchd log directory; empty: <prefix>/var/log
 #   CMAKE_INSTALL_PREFIX    the prefix (set by cmake --install)
@@ -21,6 +22,14 @@ if(IS_ABSOLUTE "${JOELCLAW_BINDIR}")
   set(JOELCLAW_BINARY "${JOELCLAW_BINDIR}/joelclaw_exporter")
 else()
   set(JOELCLAW_BINARY "${CMAKE_INSTALL_PREFIX}/${JOELCLAW_BINDIR}/joelclaw_exporter")
+endif()
+if(NOT JOELCLAW_DOCDIR)
+  set(JOELCLAW_DOCDIR "share/doc/joelclaw_exporter")
+endif()
+if(IS_ABSOLUTE "${JOELCLAW_DOCDIR}")
+  set(JOELCLAW_DOC_DIR "${JOELCLAW_DOCDIR}")
+else()
+  set(JOELCLAW_DOC_DIR "${CMAKE_INSTALL_PREFIX}/${JOELCLAW_DOCDIR}")
 endif()
 if(NOT JOELCLAW_LOG_DIR)
   set(JOELCLAW_LOG_DIR "${CMAKE_INSTALL_PREFIX}/var/log")

@@ -86,6 +86,9 @@ def check_unit(path, binary, config):
             fail(f"{path}: [Service] {key}={value} expected, found {service.get(key)!r}")
     if "joelclaw-exporter/spool" not in service.get("StateDirectory", "").split():
         fail(f"{path}: StateDirectory must create joelclaw-exporter/spool (the bridge spool)")
+    docs = parser.get("Unit", "Documentation", fallback="")
+    if not docs.startswith("file://") or not pathlib.Path(docs[len("file://"):]).is_file():
+        fail(f"{path}: Documentation= must name an installed file, not {docs!r}")
     if parser.get("Install", "WantedBy", fallback=None) != "multi-user.target":
         fail(f"{path}: [Install] WantedBy=multi-user.target expected")
     proc = run(["systemd-analyze", "verify", str(path)])
@@ -157,6 +160,9 @@ def main(argv):
         share = prefix / SHARE
         expected |= set(same_files(share / "rules", ROOT / "rules", "joelclaw-*.yml"))
         expected |= set(same_files(share / "dashboards", ROOT / "dashboards", "*.json"))
+        doc = prefix / values.get("CMAKE_INSTALL_DOCDIR", "share/doc/joelclaw_exporter")
+        expected |= set(same_files(doc, ROOT / "docs", "*.md"))
+        expected |= set(same_files(doc / "runbooks", ROOT / "docs" / "runbooks", "*.md"))
         if service == "systemd":
             unit_dir = pathlib.Path(values.get("JOELCLAW_SYSTEMD_UNIT_DIR", ""))
             unit = (unit_dir if unit_dir.is_absolute() else prefix / unit_dir) / \

@@ -5,6 +5,9 @@
 
 #include <curl/curl.h>
 
+#include <set>
+#include <string>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/loopback_http_server.h"
@@ -234,6 +237,54 @@ TEST_F(StatusCommandTest, ConfigUrlsAreMergedWithFlags) {
   EXPECT_EQ(board["exporters"][1]["url"], closed);
   EXPECT_EQ(board["hosts"][0]["name"], "panda");  // The reachable one still shows.
   EXPECT_THAT(r.err, HasSubstr(closed));
+}
+
+// The exporter asked names its peers (status.urls): they are asked too, so
+// a plain `status` on panda shows every machine. Their own peers are not
+// followed (they name the first exporter again, by another address).
+TEST_F(StatusCommandTest, ThePeersAnExporterListsAreAskedToo) {
+  TempDir other_dir;
+  const int other_port = FreePort();
+  const std::string other = "http://127.0.0.1:" + std::to_string(other_port);
+  WriteFileOrDie(other_dir.File("config.yaml"),
+                 "defaults: {interval: 1h, timeout: 2s}\n"
+                 "hosts:\n  clanker-001:\n    checks:\n"
+                 "      - {name: pdf-brain, http: {url: \"" + http_.Url("/ok") + "\"}}\n"
+                 "status: {urls: [\"http://panda.example:10042\"]}\n");
+  Subprocess clanker({ExporterBinary(), "--config.file=" + other_dir.File("config.yaml"),
+                      "--web.listen-address=127.0.0.1:" + std::to_string(other_port)},
+                     other_dir.File("exporter.log"));
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(other + "/-/ready").status == 200; },
+                      std::chrono::seconds(10)))
+      << clanker.Log();
+  StartExporter(false, "status: {urls: [\"" + other + "/\"]}\n");
+  StatusRun r = RunStatusBinary(dir_, {"--json", "--url", Url()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  json board = json::parse(r.out);
+  ASSERT_EQ(board["exporters"].size(), 2u) << r.out;
+  EXPECT_EQ(board["exporters"][1]["url"], other + "/");
+  std::set<std::string> hosts;
+  for (const json& h : board["hosts"]) hosts.insert(h["name"].get<std::string>());
+  EXPECT_EQ(hosts, (std::set<std::string>{"panda", "clanker-001"}));
+}
+
+TEST(PeersToAskTest, OnlyNewHttpPeersOfReachableExporters) {
+  auto answer = [](bool reachable, json peers) {
+    ExporterStatus s;
+    s.reachable = reachable;
+    s.document = {{"schema_version", 1}, {"exporter", {{"peers", peers}}}, {"hosts", json::array()}};
+    return s;
+  };
+  const std::vector<ExporterStatus> answered = {
+      answer(true, {"http://clanker-001:10042", "http://127.0.0.1:10042/", "ftp://x", 42,
+                    "http://clanker-001:10042/", "https://gpu-box:10042"}),
+      answer(false, {"http://never-asked:10042"}),
+      answer(true, "not a list")};
+  EXPECT_EQ(PeersToAsk(answered, {"http://127.0.0.1:10042"}),
+            (std::vector<std::string>{"http://clanker-001:10042", "https://gpu-box:10042"}));
+  // A peer already asked with credentials is the same exporter.
+  EXPECT_EQ(PeersToAsk({answer(true, {"http://gpu-box:10042"})}, {"http://u:p@gpu-box:10042"}),
+            std::vector<std::string>{});
 }
 
 TEST_F(StatusCommandTest, BadUsageExitsThree) {
