@@ -6,8 +6,7 @@
 #   3. amtool check-config on rules/alertmanager.yml (routing cases and the
 #      inhibit rules are AlertmanagerConfigTest.*, with amtool and a real
 #      Alertmanager)
-#   3b. dashboards/*.json are what scripts/gen-dashboards.py writes, and
-#      k8s/base/generated/ what scripts/gen-k8s.py writes from rules/ and dashboards/
+#   3b. dashboards/*.json are what scripts/gen-dashboards.py writes
 #   4. the conventions (severity, summary, description, runbook_url, runbook
 #      sections, recording rule names, test coverage, dashboard uids, variables,
 #      units, every panel query parsing): the RulesTest.* and DashboardsTest.*
@@ -31,12 +30,6 @@ amtool check-config rules/alertmanager.yml
 
 echo "== dashboards up to date"
 python3 scripts/gen-dashboards.py --check
-echo "  SUCCESS"
-
-echo "== k8s PrometheusRules and dashboard ConfigMaps up to date"
-# Debian's python3 has PyYAML (python3-yaml); a pyenv python3 may not.
-py=/usr/bin/python3; [[ -x $py ]] || py=python3
-"$py" scripts/gen-k8s.py --check
 echo "  SUCCESS"
 
 if [[ "${SKIP_GTEST:-0}" == 1 ]]; then
