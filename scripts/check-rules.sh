@@ -9,8 +9,7 @@
 #      check config on deploy/monitoring/prometheus.yml (routing cases and the
 #      inhibit rules are AlertmanagerConfigTest.*, with amtool and a real
 #      Alertmanager)
-#   3b. dashboards/*.json are what scripts/gen-dashboards.py writes, and
-#      k8s/base/generated/ what scripts/gen-k8s.py writes from rules/ and dashboards/
+#   3b. dashboards/*.json are what scripts/gen-dashboards.py writes
 #   4. the conventions (severity, summary, description, runbook_url, runbook
 #      sections, recording rule names, test coverage, dashboard uids, variables,
 #      units, every panel query parsing): the RulesTest.* and DashboardsTest.*
@@ -42,10 +41,6 @@ promtool check config --syntax-only deploy/monitoring/prometheus.yml
 
 echo "== dashboards up to date"
 python3 scripts/gen-dashboards.py --check
-echo "  SUCCESS"
-
-echo "== k8s PrometheusRules and dashboard ConfigMaps up to date"
-"$py" scripts/gen-k8s.py --check
 echo "  SUCCESS"
 
 if [[ "${SKIP_GTEST:-0}" == 1 ]]; then

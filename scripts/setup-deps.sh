@@ -2,17 +2,25 @@
 # Installs every Debian bookworm package the exporter needs to build, run and
 # test. Idempotent: packages already present are left as they are.
 set -euo pipefail
-PKGS=(
+# What building joelclaw_exporter needs. The Dockerfile's build stage installs
+# exactly these: scripts/check-image.py (CTest image_packages) fails when the
+# two lists differ, so change both together.
+BUILD_PKGS=(
   build-essential cmake pkg-config
   prometheus-cpp-dev libcivetweb-dev civetweb libssl-dev
   libyaml-cpp-dev libcurl4-openssl-dev libspdlog-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev zlib1g-dev
+  zlib1g-dev
+)
+# What the tests, the sanitizer builds and the fuzzers need besides.
+TEST_PKGS=(
+  libgtest-dev libgmock-dev
   prometheus prometheus-alertmanager openssh-server openssh-client redis-server
   openssl curl ca-certificates python3 procps
   python3-yaml systemd
   chromium
   clang libclang-rt-dev llvm
 )
+PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
