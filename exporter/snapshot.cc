@@ -14,6 +14,30 @@ nlohmann::json FailuresJson(const std::deque<FailureRecord>& recent) {
 
 nlohmann::json NullableTime(double t) { return t > 0 ? nlohmann::json(t) : nlohmann::json(); }
 
+// client_golang's process collector: the same names and help texts, so the
+// usual dashboards and alerts work unchanged.
+void AddProcessMetrics(const ProcessStats& p, MetricSet* m) {
+  if (p.cpu_seconds >= 0) {
+    m->Counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+               {}, p.cpu_seconds);
+  }
+  const struct {
+    const char* name;
+    const char* help;
+    double value;
+  } gauges[] = {
+      {"process_resident_memory_bytes", "Resident memory size in bytes.", p.resident_bytes},
+      {"process_virtual_memory_bytes", "Virtual memory size in bytes.", p.virtual_bytes},
+      {"process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.",
+       p.virtual_max_bytes},
+      {"process_open_fds", "Number of open file descriptors.", p.open_fds},
+      {"process_max_fds", "Maximum number of open file descriptors.", p.max_fds},
+  };
+  for (const auto& g : gauges) {
+    if (g.value >= 0) m->Gauge(g.name, g.help, {}, g.value);
+  }
+}
+
 }  // namespace
 
 MetricSet BuildMetrics(const std::vector<CheckState>& checks,
@@ -63,7 +87,12 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
   }
   m.Gauge("joelclaw_exporter_build_info",
           "Build of the exporter; the value is always 1.",
-          {{"version", info.version}, {"revision", info.revision}}, 1);
+          {{"version", info.version},
+           {"revision", info.revision},
+           {"branch", info.branch},
+           {"compiler", info.compiler},
+           {"compiler_version", info.compiler_version}},
+          1);
   m.Gauge("joelclaw_exporter_ready", "1 once every check and collector has run once.", {},
           info.ready ? 1 : 0);
   m.Gauge("joelclaw_exporter_start_time_seconds", "When the exporter started, Unix seconds.", {},
@@ -74,17 +103,7 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
   m.Gauge("joelclaw_config_last_reload_success_timestamp_seconds",
           "When the config was last loaded successfully, Unix seconds.", {},
           info.last_reload_success_time);
-  if (info.cpu_seconds >= 0) {
-    m.Counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", {},
-              info.cpu_seconds);
-  }
-  if (info.resident_bytes >= 0) {
-    m.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {},
-            info.resident_bytes);
-  }
-  if (info.open_fds >= 0) {
-    m.Gauge("process_open_fds", "Number of open file descriptors.", {}, info.open_fds);
-  }
+  AddProcessMetrics(info.process, &m);
   if (info.bridge) {
     const BridgeStats& b = *info.bridge;
     for (size_t i = 0; i < kBridgeNotificationStatuses.size(); ++i) {

@@ -189,7 +189,7 @@ std::string HtmlEscape(std::string_view text) {
   return out;
 }
 
-std::string RenderStatusPage(const json& board) {
+std::string RenderStatusPage(const json& board, std::string_view metrics_path) {
   const std::string overall = S(board, "state");
   std::string out = kHead;
   out += "<title>joelclaw: " + HtmlEscape(overall) + "</title>\n</head>\n<body>\n";
@@ -220,20 +220,22 @@ std::string RenderStatusPage(const json& board) {
   if (hosts.empty()) out += "<section><p>Nothing is configured or nothing has reported yet.</p></section>\n";
   out += "</main>\n<footer><span id=\"about\">" + about +
          "</span><br><span id=\"live\">auto-refresh needs JavaScript; reloading every 10 s</span>"
-         " · <a href=\"/metrics\">/metrics</a> · <a href=\"/api/v1/status\">/api/v1/status</a>"
+         " · <a href=\"" + HtmlEscape(metrics_path) + "\">" + HtmlEscape(metrics_path) +
+         "</a> · <a href=\"/api/v1/status\">/api/v1/status</a>"
          " · <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></footer>\n";
   out += kScript;
   out += "</body>\n</html>\n";
   return out;
 }
 
-std::string RenderStatusPageForDocument(const std::string& status_json) {
+std::string RenderStatusPageForDocument(const std::string& status_json,
+                                        std::string_view metrics_path) {
   ExporterStatus self;
   self.url = "this exporter";
   self.document = json::parse(status_json, nullptr, /*allow_exceptions=*/false);
   self.reachable = !self.document.is_discarded();
   if (!self.reachable) self.error = "its status document could not be read";
-  return RenderStatusPage(BuildBoard({self}));
+  return RenderStatusPage(BuildBoard({self}), metrics_path);
 }
 
 std::vector<std::pair<std::string, std::string>> StatusPageHeaders() {

@@ -88,5 +88,73 @@ TEST(SnapshotTest, RenderedTextHasTypesAndNoTimestamps) {
             std::string::npos);
 }
 
+TEST(SnapshotTest, BuildInfoHasBranchAndToolchain) {
+  ExporterInfo info;
+  info.version = "0.1.0";
+  info.revision = "abc";
+  info.branch = "main";
+  info.compiler = "gcc";
+  info.compiler_version = "12.2.0";
+  double v = 0;
+  EXPECT_TRUE(BuildMetrics({}, {}, info)
+                  .Find("joelclaw_exporter_build_info",
+                        {{"version", "0.1.0"}, {"revision", "abc"}, {"branch", "main"},
+                         {"compiler", "gcc"}, {"compiler_version", "12.2.0"}},
+                        &v));
+  EXPECT_EQ(v, 1);
+}
+
+TEST(SnapshotTest, ProcessFamiliesAsClientGolangExportsThem) {
+  ExporterInfo info;
+  info.start_time = 1700000000;
+  info.process.cpu_seconds = 1.5;
+  info.process.resident_bytes = 1 << 20;
+  info.process.virtual_bytes = 1 << 30;
+  info.process.virtual_max_bytes = 18446744073709551615.0;
+  info.process.open_fds = 9;
+  info.process.max_fds = 1024;
+  MetricSet m = BuildMetrics({}, {}, info);
+  const std::pair<const char*, double> want[] = {
+      {"process_cpu_seconds_total", 1.5},
+      {"process_resident_memory_bytes", 1 << 20},
+      {"process_virtual_memory_bytes", 1 << 30},
+      {"process_virtual_memory_max_bytes", 18446744073709551615.0},
+      {"process_open_fds", 9},
+      {"process_max_fds", 1024},
+      {"process_start_time_seconds", 1700000000},
+  };
+  for (const auto& [name, value] : want) {
+    double v = -1;
+    ASSERT_TRUE(m.Find(name, {}, &v)) << name;
+    EXPECT_EQ(v, value) << name;
+  }
+  // Unknown on this platform: not exported rather than exported as 0.
+  info.process = ProcessStats{};
+  double v;
+  EXPECT_FALSE(BuildMetrics({}, {}, info).Find("process_max_fds", {}, &v));
+}
+
+TEST(SnapshotTest, ReadProcessStatsReadsThisProcess) {
+  ProcessStats p = ReadProcessStats();
+  EXPECT_GT(p.cpu_seconds, 0);
+  EXPECT_GT(p.max_fds, 0);
+  EXPECT_GT(p.virtual_max_bytes, 0);
+#ifdef __linux__
+  EXPECT_GT(p.open_fds, 2);
+  EXPECT_GT(p.resident_bytes, 0);
+  EXPECT_GT(p.virtual_bytes, p.resident_bytes);
+#endif
+}
+
+TEST(SnapshotTest, ParseStatm) {
+  double vsize = 0, rss = 0;
+  ASSERT_TRUE(ParseStatm("2611 476 402 1 0 224 0\n", 4096, &vsize, &rss));
+  EXPECT_EQ(vsize, 2611.0 * 4096);
+  EXPECT_EQ(rss, 476.0 * 4096);
+  EXPECT_FALSE(ParseStatm("", 4096, &vsize, &rss));
+  EXPECT_FALSE(ParseStatm("12", 4096, &vsize, &rss));
+  EXPECT_FALSE(ParseStatm("x y", 4096, &vsize, &rss));
+}
+
 }  // namespace snapshot_test
 }  // namespace joelclaw
