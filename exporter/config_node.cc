@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "exporter/text_parse.h"
+
 namespace joelclaw {
 int LineOf(const YAML::Node& node) {
   return node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
@@ -51,14 +53,7 @@ Status ConfigContext::CheckMap(const YAML::Node& node, std::string_view what,
 
 bool ConfigContext::Record(const Status& s) const {
   if (s.ok()) return true;
-  const std::string& text = s.message();
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) problems_->push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
+  for (std::string_view line : NonEmptyLines(s.message())) problems_->emplace_back(line);
   return false;
 }
 

@@ -8,6 +8,7 @@
 #include <climits>
 #include <mutex>
 
+#include "exporter/text_parse.h"
 #include "spdlog/sinks/base_sink.h"
 #include "spdlog/spdlog.h"
 
@@ -132,13 +133,7 @@ void Log(spdlog::level::level_enum level, std::string_view msg, const LogFields&
 
 void LogEachLine(spdlog::level::level_enum level, std::string_view msg, const std::string& key,
                  std::string_view text) {
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > start) Log(level, msg, {{key, std::string(text.substr(start, end - start))}});
-    start = end + 1;
-  }
+  for (std::string_view line : NonEmptyLines(text)) Log(level, msg, {{key, std::string(line)}});
 }
 
 LogFileReopener::LogFileReopener(int fd) : fd_(fd) {
