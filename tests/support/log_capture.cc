@@ -8,6 +8,16 @@
 #include "spdlog/spdlog.h"
 
 namespace joelclaw::testing {
+namespace {
+
+// spdlog creates its registry (and default logger) on first use, inside the
+// uninstrumented libspdlog: when that first use is a scheduler worker, TSan
+// cannot see the guard that orders it before other workers' reads and
+// reports a race. The exporter sets up logging in main before any thread;
+// the test binary does the same here, before main.
+[[maybe_unused]] const bool kSpdlogRegistryCreated = spdlog::default_logger_raw() != nullptr;
+
+}  // namespace
 
 // Keeps the formatted lines in memory, under the sink's own mutex.
 class LogCapture::Sink : public spdlog::sinks::base_sink<std::mutex> {
