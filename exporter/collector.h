@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "exporter/env.h"
 #include "exporter/metric_set.h"
@@ -45,6 +46,10 @@ class Collector {
   /// Takes over state (counters) from the instance it replaces on reload.
   /// `previous` is of the same collector kind and host. Default: nothing.
   virtual void InheritState(Collector& previous) { (void)previous; }
+  /// The services this collector watches that a check of the same host may
+  /// name with `service:` (launchd job labels, systemd unit names), as the
+  /// collector labels them. Called at config load. Default: none.
+  virtual std::vector<std::string> ServiceNames() const { return {}; }
 };
 
 }  // namespace joelclaw
