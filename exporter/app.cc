@@ -251,6 +251,7 @@ void App::Publish() {
   info.compiler_version = kCompilerVersion;
   info.config_source = config.source;
   info.hosts = config.hosts;
+  info.host_descriptions = config.host_descriptions;
   info.start_time = start_time_;
   info.now = env_->NowSeconds();
   if (bridge) info.bridge = bridge->Stats(info.now);

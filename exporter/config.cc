@@ -206,7 +206,8 @@ Status ParseCheck(const YAML::Node& node, size_t index, const std::string& host,
   Status s = ctx.GetString(node, numbered, "name", false, &spec.name);
   if (!s.ok()) return s;
   const std::string what = spec.name.empty() ? numbered : "check '" + spec.name + "'";
-  std::vector<std::string_view> allowed = {"name", "interval", "timeout"};
+  std::vector<std::string_view> allowed = {"name",        "interval", "timeout",
+                                           "description", "service",  "reachability"};
   for (std::string_view k : ProbeNames()) allowed.push_back(k);
   if (!(s = CheckKeys(node, ctx, what, allowed)).ok()) return s;
   if (spec.name.empty()) return ctx.Error(node, numbered + " has no name");
@@ -235,6 +236,17 @@ Status ParseCheck(const YAML::Node& node, size_t index, const std::string& host,
     return ctx.Error(node, what + " has no probe; add one of: " + Join(ProbeNames()));
   }
   spec.kind = std::string(kind->name);
+  if (!(s = ctx.GetString(node, what, "description", false, &spec.description)).ok()) return s;
+  // `service` is checked against the host's launchd jobs and systemd units
+  // once they are parsed (CheckServices).
+  if (!(s = ctx.GetString(node, what, "service", false, &spec.service)).ok()) return s;
+  if (node["service"] && spec.service.empty()) {
+    return ctx.Error(node["service"], what + ": service is empty");
+  }
+  // An ssh check answering means the machine itself is up; an HTTP check
+  // says only that one service is.
+  spec.reachability = spec.kind == "ssh";
+  if (!(s = ctx.GetBool(node, what, "reachability", &spec.reachability)).ok()) return s;
   if (probe_entry.value.IsNull()) {
     return ctx.Error(probe_entry.key, what + ": " + spec.kind + " has no settings");
   }
@@ -261,6 +273,46 @@ Status ParseHostSection(const CollectorKind& k, const Entry& section, const std:
   return Status::Ok();
 }
 
+// Resolves each `service:` of the host's checks (cfg->checks from index
+// `first`; their items in `checks` are found by name, as checks with
+// problems are left out) to a launchd job or systemd unit of the same host,
+// as the collector names it: "pdf-brain" finds the unit pdf-brain.service.
+// Records a problem for each service the host does not list.
+void CheckServices(const YAML::Node& checks, size_t first, const std::string& host,
+                   const ConfigContext& ctx, Config* cfg) {
+  std::vector<std::string> known;
+  for (const CollectorSpec& c : cfg->collectors) {
+    if (c.host != host) continue;
+    for (std::string& name : c.collector->ServiceNames()) known.push_back(std::move(name));
+  }
+  for (size_t i = first; i < cfg->checks.size(); ++i) {
+    CheckSpec& spec = cfg->checks[i];
+    if (spec.service.empty()) continue;
+    std::string match;
+    for (const std::string& k : known) {
+      if (k == spec.service || k == spec.service + ".service") match = k;
+    }
+    if (!match.empty()) {
+      spec.service = match;
+      continue;
+    }
+    YAML::Node where = checks;
+    for (const auto& item : checks) {
+      if (item.IsMap() && item["name"] && item["name"].IsScalar() &&
+          item["name"].Scalar() == spec.name) {
+        where = item["service"];
+      }
+    }
+    std::string list;
+    for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+    ctx.Record(ctx.Error(where, "check '" + spec.name + "': service '" + spec.service +
+                                    "' is not a launchd job or systemd unit of host '" + host +
+                                    "' (" +
+                                    (list.empty() ? "the host lists none" : "it lists " + list) +
+                                    ")"));
+  }
+}
+
 // Records the problems of the host's keys, of each check and of each
 // collector section on their own.
 void ParseHost(const std::string& host, const YAML::Node& node, const ConfigContext& ctx,
@@ -271,13 +323,20 @@ void ParseHost(const std::string& host, const YAML::Node& node, const ConfigCont
                                    "' must be a mapping (checks, and collectors such as resources)"));
     return;
   }
-  std::vector<std::string_view> allowed = {"checks"};
+  std::vector<std::string_view> allowed = {"checks", "description"};
   for (const CollectorKind& k : CollectorKinds()) {
     if (k.scope == CollectorScope::kHost) allowed.push_back(k.key);
   }
   const std::string what = "host '" + host + "'";
   // Unknown keys are reported and left out; the known ones still count.
   ParseUnit(ctx, [&] { return CheckKeys(node, ctx, what, allowed); });
+  ParseUnit(ctx, [&] {
+    std::string description;
+    Status s = ctx.GetString(node, what, "description", false, &description);
+    if (s.ok() && !description.empty()) cfg->host_descriptions[host] = description;
+    return s;
+  });
+  const size_t first_check = cfg->checks.size();
   YAML::Node checks = node["checks"];
   if (checks && !checks.IsNull()) {
     if (!checks.IsSequence()) {
@@ -295,6 +354,7 @@ void ParseHost(const std::string& host, const YAML::Node& node, const ConfigCont
     if (!section) continue;
     ParseUnit(ctx, [&] { return ParseHostSection(k, section, host, what, ctx, cfg); });
   }
+  if (checks && checks.IsSequence()) CheckServices(checks, first_check, host, ctx, cfg);
 }
 
 // A global collector section. A collector whose parser accepts

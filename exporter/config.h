@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@ struct CheckSpec {
   Duration interval{0};
   Duration timeout{0};
   std::shared_ptr<Probe> probe;
+  std::string description;  ///< One line for the status board ("TLS proxy"); "" if none.
+  /// The launchd job label or systemd unit of the same host this check
+  /// belongs to (`service:`, as the collector names it), or "".
+  std::string service;
+  /// Whether the check says the host itself is reachable (`reachability:`;
+  /// default true for ssh checks, false for the others).
+  bool reachability = false;
 };
 
 /// One configured collector instance, ready to run.
@@ -40,6 +48,8 @@ struct Config {
   Duration default_interval{30000};
   Duration default_timeout{5000};
   std::vector<std::string> hosts;     ///< In config order.
+  /// `description:` of each host that has one ("Mac Mini M4 Pro, 64 GB").
+  std::map<std::string, std::string> host_descriptions;
   std::vector<CheckSpec> checks;
   std::vector<CollectorSpec> collectors;
   /// `status.urls`: more exporters for `joelclaw_exporter status` to ask.

@@ -73,6 +73,9 @@ Scheduler::Scheduler(std::shared_ptr<const Config> config, Options options,
     st.port = spec.probe->Port();
     st.interval = spec.interval;
     st.timeout = spec.timeout;
+    st.description = spec.description;
+    st.service = spec.service;
+    st.reachability = spec.reachability;
     shared_->checks.push_back(std::move(st));
   }
   for (size_t i = 0; i < config_->collectors.size(); ++i) {

@@ -34,6 +34,8 @@ struct CheckState {
   std::string host, name, kind, target;
   int port = 0;
   Duration interval{0}, timeout{0};
+  std::string description, service;  ///< From the config (CheckSpec).
+  bool reachability = false;         ///< From the config (CheckSpec).
   bool has_result = false;
   ProbeResult last;
   double last_run = 0;        ///< Unix seconds the last run finished.

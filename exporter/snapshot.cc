@@ -45,6 +45,14 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
                        const ExporterInfo& info) {
   MetricSet m;
   for (const CheckState& c : checks) {
+    // From the config, so from the start: rules join on it before any run.
+    Labels info_labels = {{"host", c.host}, {"target", c.name}, {"kind", c.kind}};
+    if (!c.service.empty()) info_labels.emplace_back("service", c.service);
+    info_labels.emplace_back("reachability", c.reachability ? "true" : "false");
+    m.Gauge("joelclaw_check_info",
+            "Always 1; the configured check: the launchd job or systemd unit it belongs to "
+            "(service) and whether it says the host itself is reachable (reachability).",
+            info_labels, 1);
     if (!c.has_result) continue;  // No sample before the first run: no false alarm.
     const Labels l = {{"host", c.host}, {"target", c.name}, {"kind", c.kind}};
     m.Gauge("joelclaw_probe_success", "1 if the last run of the check succeeded, else 0.", l,
@@ -135,8 +143,12 @@ nlohmann::json BuildStatusJson(const std::vector<CheckState>& checks,
     for (json& h : hosts) {
       if (h["name"] == name) return h;
     }
-    hosts.push_back({{"name", name}, {"state", "pending"},
-                     {"checks", json::array()}, {"collectors", json::array()}});
+    auto d = info.host_descriptions.find(name);
+    hosts.push_back({{"name", name},
+                     {"description", d == info.host_descriptions.end() ? "" : d->second},
+                     {"state", "pending"},
+                     {"checks", json::array()},
+                     {"collectors", json::array()}});
     return hosts.back();
   };
   for (const std::string& h : info.hosts) host_entry(h);
@@ -147,6 +159,9 @@ nlohmann::json BuildStatusJson(const std::vector<CheckState>& checks,
     json j = {
         {"name", c.name},
         {"kind", c.kind},
+        {"description", c.description},
+        {"service", c.service},
+        {"reachability", c.reachability},
         {"target", c.target},
         {"port", c.port > 0 ? json(c.port) : json()},
         {"state", !c.has_result ? "pending" : (c.last.success ? "up" : "down")},

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@ struct ExporterInfo {
   std::string compiler_version;  ///< "12.2.0".
   std::string config_source;   ///< Path or "<embedded>".
   std::vector<std::string> hosts;  ///< Configured hosts, in config order.
+  std::map<std::string, std::string> host_descriptions;  ///< Config `description:` by host.
   bool ready = false;
   bool last_reload_successful = true;
   double last_reload_success_time = 0;

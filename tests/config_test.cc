@@ -40,7 +40,8 @@ std::vector<std::string> Cases(const std::string& prefix) {
 
 // The registry-dependent lists, in the order the messages give them.
 std::string ExpandLists(std::string text) {
-  std::string probes, top = "defaults, hosts, commands, status, bridge", host = "checks";
+  std::string probes, top = "defaults, hosts, commands, status, bridge",
+                      host = "checks, description";
   for (const ProbeKind& k : ProbeKinds()) {
     probes += (probes.empty() ? "" : ", ") + std::string(k.name);
   }
@@ -50,7 +51,7 @@ std::string ExpandLists(std::string text) {
   const std::pair<std::string, std::string> lists[] = {
       {"{TOP_KEYS}", top},
       {"{HOST_KEYS}", host},
-      {"{CHECK_KEYS}", "name, interval, timeout, " + probes},
+      {"{CHECK_KEYS}", "name, interval, timeout, description, service, reachability, " + probes},
       {"{PROBES}", probes},
   };
   for (const auto& [placeholder, value] : lists) {
@@ -236,6 +237,41 @@ TEST(ConfigTest, EmbeddedDefaultParses) {
     EXPECT_NE(FindCollector(**cfg, host, "host"), nullptr);
     EXPECT_NE(FindCollector(**cfg, host, "filesystem"), nullptr);
   }
+}
+
+TEST(ConfigTest, DescriptionsServicesAndReachability) {
+  auto loaded = ParseConfig(
+      "hosts:\n"
+      "  panda:\n"
+      "    description: \"Mac Mini M4 Pro, 64 GB\"\n"
+      "    checks:\n"
+      "      - {name: worker, description: Inngest functions, service: "
+      "com.joel.system-bus-worker,\n"
+      "         http: {url: \"http://127.0.0.1:3111/\"}}\n"
+      "      - {name: ssh, ssh: {address: \"panda:22\"}}\n"
+      "      - {name: ping, tcp: {address: \"panda:22\"}, reachability: true}\n"
+      "      - {name: lan-ssh, ssh: {address: \"10.0.0.2:22\"}, reachability: false}\n"
+      "    launchd: {jobs: [com.joel.system-bus-worker]}\n"
+      "  clanker-001:\n"
+      "    checks:\n"
+      "      - {name: pdf-brain, service: pdf-brain, http: {url: \"http://clanker-001:3847/\"}}\n"
+      "    systemd: {units: [{unit: pdf-brain, description: PDF search}]}\n",
+      "inline.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const Config& cfg = **loaded;
+  EXPECT_EQ(cfg.host_descriptions.at("panda"), "Mac Mini M4 Pro, 64 GB");
+  EXPECT_EQ(cfg.host_descriptions.count("clanker-001"), 0u);
+  const CheckSpec* worker = FindCheck(cfg, "panda", "worker");
+  ASSERT_NE(worker, nullptr);
+  EXPECT_EQ(worker->description, "Inngest functions");
+  EXPECT_EQ(worker->service, "com.joel.system-bus-worker");
+  EXPECT_FALSE(worker->reachability);
+  EXPECT_TRUE(FindCheck(cfg, "panda", "ssh")->reachability);  // ssh: true by default.
+  EXPECT_TRUE(FindCheck(cfg, "panda", "ping")->reachability);
+  EXPECT_FALSE(FindCheck(cfg, "panda", "lan-ssh")->reachability);
+  EXPECT_EQ(FindCheck(cfg, "panda", "ssh")->service, "");
+  // The unit as systemd names it.
+  EXPECT_EQ(FindCheck(cfg, "clanker-001", "pdf-brain")->service, "pdf-brain.service");
 }
 
 TEST(ConfigTest, ParseConfigNamesTheGivenFile) {

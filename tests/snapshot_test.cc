@@ -79,6 +79,43 @@ TEST(SnapshotTest, StatusGroupsByHostNewestFailureFirst) {
   EXPECT_EQ(s["schema_version"], 1);
 }
 
+TEST(SnapshotTest, CheckInfoComesFromTheConfigBeforeAnyRun) {
+  CheckState worker;  // Not run yet.
+  worker.host = "panda";
+  worker.name = "worker";
+  worker.kind = "http";
+  worker.service = "com.joel.system-bus-worker";
+  worker.description = "Inngest functions";
+  CheckState ssh = Done("three-body", "ssh", true);
+  ssh.kind = "ssh";
+  ssh.reachability = true;
+  MetricSet m = BuildMetrics({worker, ssh}, {}, ExporterInfo{});
+  double v = -1;
+  EXPECT_TRUE(m.Find("joelclaw_check_info",
+                     {{"host", "panda"},
+                      {"target", "worker"},
+                      {"kind", "http"},
+                      {"service", "com.joel.system-bus-worker"},
+                      {"reachability", "false"}},
+                     &v));
+  EXPECT_EQ(v, 1);
+  // No service: no service label at all.
+  EXPECT_TRUE(m.Find(
+      "joelclaw_check_info",
+      {{"host", "three-body"}, {"target", "ssh"}, {"kind", "ssh"}, {"reachability", "true"}}, &v));
+
+  ExporterInfo info;
+  info.hosts = {"panda", "three-body"};
+  info.host_descriptions = {{"panda", "Mac Mini M4 Pro, 64 GB"}};
+  nlohmann::json s = BuildStatusJson({worker, ssh}, {}, info);
+  EXPECT_EQ(s["hosts"][0]["description"], "Mac Mini M4 Pro, 64 GB");
+  EXPECT_EQ(s["hosts"][1]["description"], "");
+  EXPECT_EQ(s["hosts"][0]["checks"][0]["description"], "Inngest functions");
+  EXPECT_EQ(s["hosts"][0]["checks"][0]["service"], "com.joel.system-bus-worker");
+  EXPECT_EQ(s["hosts"][0]["checks"][0]["reachability"], false);
+  EXPECT_EQ(s["hosts"][1]["checks"][0]["reachability"], true);
+}
+
 TEST(SnapshotTest, RenderedTextHasTypesAndNoTimestamps) {
   auto snap = BuildSnapshot({Done("panda", "inngest", true)}, {}, ExporterInfo{});
   EXPECT_NE(snap->metrics_text.find("# TYPE joelclaw_probe_failures_total counter"),
