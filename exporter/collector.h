@@ -50,6 +50,11 @@ class Collector {
   /// name with `service:` (launchd job labels, systemd unit names), as the
   /// collector labels them. Called at config load. Default: none.
   virtual std::vector<std::string> ServiceNames() const { return {}; }
+  /// For a global collector: the `host` label of the framework's own series
+  /// about it (joelclaw_collector_success, …), i.e. the machine or cluster
+  /// it watches; "" leaves the label out. Host collectors are labelled with
+  /// their host and need not override this. Called at config load.
+  virtual std::string HostLabel() const { return ""; }
 };
 
 }  // namespace joelclaw

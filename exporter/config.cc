@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -369,8 +370,9 @@ Status ParseGlobalSection(const CollectorKind& k, const Entry& section,
   Duration interval, timeout;
   Status s = ParseTiming(section.value, ctx, std::string(k.key), &interval, &timeout);
   if (!s.ok()) return s;
+  const std::string label = (*c)->HostLabel();
   cfg->collectors.push_back({"", std::string(k.name), interval, timeout,
-                             std::shared_ptr<Collector>(std::move(c).value())});
+                             std::shared_ptr<Collector>(std::move(c).value()), label});
   return Status::Ok();
 }
 
@@ -503,6 +505,10 @@ std::string EmbeddedDefaultConfig(const std::string& hostname) {
 }
 
 std::string LocalHostName() {
+  // Set by the GPU DaemonSet from spec.nodeName: inside a pod the host name
+  // is the pod's, which names no machine.
+  const char* configured = std::getenv("JOELCLAW_HOST");
+  if (configured != nullptr && configured[0] != '\0') return configured;
   char buf[256] = {0};
   if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
   std::string name(buf);

@@ -39,6 +39,14 @@ struct CollectorSpec {
   Duration interval{0};
   Duration timeout{0};
   std::shared_ptr<Collector> collector;
+  /// For a global collector: the `host` label of the framework's series
+  /// about it (joelclaw_collector_success, …), the machine or cluster it
+  /// names (Collector::HostLabel()); "" = no label. A host collector's
+  /// label is `host`.
+  std::string global_host_label = "";
+
+  /// The `host` label of the framework's series about this collector.
+  const std::string& HostLabel() const { return host.empty() ? global_host_label : host; }
 };
 
 /// A loaded, validated configuration. Immutable once built; shared between
@@ -71,7 +79,10 @@ Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path);
 /// machine the exporter runs on, under the host name `hostname`.
 std::string EmbeddedDefaultConfig(const std::string& hostname);
 
-/// This machine's short host name ("panda"), or "localhost".
+/// The name of the machine the exporter runs on, for the `host` label of
+/// what global collectors (gpu, tailscale) see there: $JOELCLAW_HOST when
+/// set and not empty (a Kubernetes DaemonSet passes spec.nodeName through
+/// the downward API), else the short host name ("panda"), or "localhost".
 std::string LocalHostName();
 
 }  // namespace joelclaw

@@ -95,6 +95,7 @@ Scheduler::Scheduler(std::shared_ptr<const Config> config, Options options,
     }
     st.host = spec.host;
     st.name = spec.name;
+    st.label_host = spec.HostLabel();
     st.interval = spec.interval;
     st.timeout = spec.timeout;
     shared_->collectors.push_back(std::move(st));

@@ -51,6 +51,9 @@ struct CheckState {
 /// The state of one collector, as last published. Plain value.
 struct CollectorState {
   std::string host, name;
+  /// The `host` label of its framework series (CollectorSpec::HostLabel()):
+  /// `host`, or for a global collector the machine or cluster it names.
+  std::string label_host;
   Duration interval{0}, timeout{0};
   bool has_result = false;
   bool success = false;

@@ -86,7 +86,9 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
   }
   for (const CollectorState& c : collectors) {
     if (!c.has_result) continue;
-    const Labels l = {{"collector", c.name}, {"host", c.host}};
+    // A global collector names the machine or cluster it watches; an
+    // empty label is left out (MetricSet) for the scrape's target to fill.
+    const Labels l = {{"collector", c.name}, {"host", c.label_host}};
     m.Gauge("joelclaw_collector_success", "1 if the collector's last run succeeded, else 0.", l,
             c.success ? 1 : 0);
     m.Gauge("joelclaw_collector_duration_seconds", "How long the collector's last run took.", l,
@@ -193,6 +195,7 @@ nlohmann::json BuildStatusJson(const std::vector<CheckState>& checks,
         {"recent_failures", FailuresJson(c.recent)},
     };
     if (c.host.empty()) {
+      j["host"] = c.label_host;  // The machine or cluster it watches; "" if none.
       global.push_back(std::move(j));
     } else {
       host_entry(c.host)["collectors"].push_back(std::move(j));

@@ -1,5 +1,7 @@
 #include "exporter/config.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
@@ -272,6 +274,34 @@ TEST(ConfigTest, DescriptionsServicesAndReachability) {
   EXPECT_EQ(FindCheck(cfg, "panda", "ssh")->service, "");
   // The unit as systemd names it.
   EXPECT_EQ(FindCheck(cfg, "clanker-001", "pdf-brain")->service, "pdf-brain.service");
+}
+
+TEST(ConfigTest, GlobalCollectorsNameTheirHost) {
+  // The GPU DaemonSet sets JOELCLAW_HOST from spec.nodeName.
+  ASSERT_EQ(setenv("JOELCLAW_HOST", "gpu-node-7", 1), 0);
+  EXPECT_EQ(LocalHostName(), "gpu-node-7");
+  auto loaded = ParseConfig(
+      "gpu: {enabled: true}\n"
+      "tailscale: {host: panda}\n"
+      "kubernetes: {kubeconfig: /k, namespaces: [joelclaw], cluster: joelclaw}\n",
+      "inline.yaml");
+  ASSERT_EQ(unsetenv("JOELCLAW_HOST"), 0);
+  EXPECT_NE(LocalHostName(), "gpu-node-7");
+  EXPECT_FALSE(LocalHostName().empty());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const Config& cfg = **loaded;
+  EXPECT_EQ(FindCollector(cfg, "", "gpu")->HostLabel(), "gpu-node-7");
+  EXPECT_EQ(FindCollector(cfg, "", "tailscale")->HostLabel(), "panda");
+  EXPECT_EQ(FindCollector(cfg, "", "kubernetes")->HostLabel(), "joelclaw");
+  auto defaults = ParseConfig("kubernetes: {kubeconfig: /k, namespaces: [joelclaw]}\n", "i.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  EXPECT_EQ(FindCollector(**defaults, "", "kubernetes")->HostLabel(), "cluster");
+  EXPECT_EQ(ParseConfig("kubernetes: {kubeconfig: /k, namespaces: [a], cluster: \"\"}\n", "i.yaml")
+                .status()
+                .message(),
+            "i.yaml:1: kubernetes: cluster is empty");
+  EXPECT_EQ(ParseConfig("tailscale: {host: \"\"}\n", "i.yaml").status().message(),
+            "i.yaml:1: tailscale: host is empty");
 }
 
 TEST(ConfigTest, ParseConfigNamesTheGivenFile) {

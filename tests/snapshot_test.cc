@@ -116,6 +116,30 @@ TEST(SnapshotTest, CheckInfoComesFromTheConfigBeforeAnyRun) {
   EXPECT_EQ(s["hosts"][1]["checks"][0]["reachability"], true);
 }
 
+TEST(SnapshotTest, GlobalCollectorsNameTheirHostAndEmptyLabelsAreLeftOut) {
+  CollectorState kube;
+  kube.name = "kubernetes";
+  kube.label_host = "joelclaw";  // The cluster's name.
+  kube.has_result = true;
+  kube.success = true;
+  CollectorState unnamed;
+  unnamed.name = "frobnicator";
+  unnamed.has_result = true;
+  unnamed.metrics.Gauge("joelclaw_frob_info", "Frobs.", {{"host", ""}, {"mode", "fast"}}, 1);
+  const std::string text = RenderText(BuildMetrics({}, {kube, unnamed}, ExporterInfo{}).Families());
+  EXPECT_NE(text.find("joelclaw_collector_success{collector=\"kubernetes\",host=\"joelclaw\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("joelclaw_collector_success{collector=\"frobnicator\"} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("joelclaw_frob_info{mode=\"fast\"} 1\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("=\"\""), std::string::npos) << text;
+  nlohmann::json s = BuildStatusJson({}, {kube, unnamed}, ExporterInfo{});
+  EXPECT_EQ(s["collectors"][0]["host"], "joelclaw");
+  EXPECT_EQ(s["collectors"][1]["host"], "");
+}
+
 TEST(SnapshotTest, RenderedTextHasTypesAndNoTimestamps) {
   auto snap = BuildSnapshot({Done("panda", "inngest", true)}, {}, ExporterInfo{});
   EXPECT_NE(snap->metrics_text.find("# TYPE joelclaw_probe_failures_total counter"),
