@@ -156,14 +156,26 @@ void FilesystemEntries(const json& details, const Origin& origin, const std::str
   }
 }
 
-// "; 4 restarts in the last 15m" and a warning when a service that should stay
-// up keeps restarting.
-void RestartWarning(const json& entry, std::string* state, std::string* detail) {
-  auto recent = Num(entry, "recent_restarts");
-  if (!recent || *recent < thresholds::kRestartsWarning) return;
-  *detail += "; " + Plural(*recent, "restart", "restarts") + " in the last " +
-             HumanAge(thresholds::kRestartWindowSeconds);
-  if (*state == "up") *state = "warning";
+// The row of a launchd job or systemd unit, `name`. For one that should
+// stay up, its restarts follow the detail ("…, 5 restarts; 4 restarts in
+// the last 15m"), and restarting that often makes it a warning.
+json SupervisedRow(const json& entry, const std::string& name, const std::string& source,
+                   std::string state, std::string detail, bool should_stay_up,
+                   const Origin& origin) {
+  if (should_stay_up) {
+    auto restarts = Num(entry, "restarts");
+    if (restarts && *restarts > 0) detail += ", " + Plural(*restarts, "restart", "restarts");
+    auto recent = Num(entry, "recent_restarts");
+    if (recent && *recent >= thresholds::kRestartsWarning) {
+      detail += "; " + Plural(*recent, "restart", "restarts") + " in the last " +
+                HumanAge(thresholds::kRestartWindowSeconds);
+      if (state == "up") state = "warning";
+    }
+  }
+  json row = Service(name, source, state, detail, origin);
+  row["description"] = Str(entry, "description");
+  row["service"] = name;
+  return row;
 }
 
 // How a launchd job reads on the board depends on its kind: only KeepAlive
@@ -212,15 +224,8 @@ void LaunchdEntries(const json& details, const Origin& origin, const std::string
       if (interval && *interval > 0) detail += ", every " + HumanAge(*interval);
       if (status) detail += ", last exit 0";
     }
-    if (always_up) {
-      auto restarts = Num(job, "restarts");
-      if (restarts && *restarts > 0) detail += ", " + Plural(*restarts, "restart", "restarts");
-      RestartWarning(job, &state, &detail);
-    }
-    json row = Service(Str(job, "label"), source, state, detail, origin);
-    row["description"] = Str(job, "description");
-    row["service"] = Str(job, "label");
-    out->push_back(std::move(row));
+    out->push_back(
+        SupervisedRow(job, Str(job, "label"), source, state, detail, always_up, origin));
   }
 }
 
@@ -242,13 +247,7 @@ void SystemdEntries(const json& details, const Origin& origin, const std::string
     } else {
       state = "pending";  // activating, deactivating, reloading.
     }
-    auto restarts = Num(unit, "restarts");
-    if (restarts && *restarts > 0) detail += ", " + Plural(*restarts, "restart", "restarts");
-    RestartWarning(unit, &state, &detail);
-    json row = Service(Str(unit, "unit"), source, state, detail, origin);
-    row["description"] = Str(unit, "description");
-    row["service"] = Str(unit, "unit");
-    out->push_back(std::move(row));
+    out->push_back(SupervisedRow(unit, Str(unit, "unit"), source, state, detail, true, origin));
   }
 }
 

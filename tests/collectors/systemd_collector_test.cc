@@ -181,14 +181,20 @@ TEST(SystemdCollectorTest, ExportsStatesPresenceAndSystemdRestartCounts) {
   EXPECT_EQ(units[3]["sub_state"], "auto-restart");
 }
 
+// systemctl show for the clanker units: show-clanker.txt, then
+// show-clanker-later.txt from the second run on.
+void SetClankerShows(FakeEnv* env) {
+  CommandResult first, later;
+  first.out = Fixture("show-clanker.txt");
+  later.out = Fixture("show-clanker-later.txt");
+  env->SetCommand(ShowArgv(kClankerUnits), {first, later});
+}
+
 TEST(SystemdCollectorTest, RestartCounterStaysMonotonicWhenNRestartsResets) {
   FakeEnv env;
   auto collector = MakeCollector(kClankerConfig);
   ASSERT_NE(collector, nullptr);
-  CommandResult first, later;
-  first.out = Fixture("show-clanker.txt");
-  later.out = Fixture("show-clanker-later.txt");
-  env.SetCommand(ShowArgv(kClankerUnits), {first, later, later});
+  SetClankerShows(&env);
   CollectOutput a, b, c;
   ASSERT_TRUE(collector->Collect(Context(&env), &a).ok());
   ASSERT_TRUE(collector->Collect(Context(&env), &b).ok());
@@ -237,10 +243,7 @@ TEST(SystemdCollectorTest, DescriptionsAndRecentRestarts) {
   EXPECT_EQ(collector->ServiceNames(),
             (std::vector<std::string>{"pdf-brain.service", "pdf-brain-indexer.service",
                                       "typesense.service", "ollama.service"}));
-  CommandResult first, later;
-  first.out = Fixture("show-clanker.txt");
-  later.out = Fixture("show-clanker-later.txt");
-  env.SetCommand(ShowArgv(kClankerUnits), {first, later, later});
+  SetClankerShows(&env);
   CollectOutput a, b, c;
   ASSERT_TRUE(collector->Collect(Context(&env), &a).ok());
   // systemd's lifetime count (5 for the indexer) is not recent.
@@ -259,10 +262,7 @@ TEST(SystemdCollectorTest, DescriptionsAndRecentRestarts) {
 
 TEST(SystemdCollectorTest, ReloadInheritsCounters) {
   FakeEnv env;
-  CommandResult first, later;
-  first.out = Fixture("show-clanker.txt");
-  later.out = Fixture("show-clanker-later.txt");
-  env.SetCommand(ShowArgv(kClankerUnits), {first, later});
+  SetClankerShows(&env);
   auto old_collector = MakeCollector(kClankerConfig);
   ASSERT_NE(old_collector, nullptr);
   CollectOutput a, b;
