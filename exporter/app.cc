@@ -1,12 +1,9 @@
 #include "exporter/app.h"
 
-#include <dirent.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <fstream>
 #include <optional>
 
+#include "exporter/logging.h"
+#include "exporter/process_stats.h"
 #include "exporter/status_page.h"
 #include "exporter/version.h"
 #include "spdlog/spdlog.h"
@@ -19,30 +16,10 @@ constexpr auto kMinPublishGap = std::chrono::milliseconds(100);
 // process metrics and the status document's timestamps stay current.
 constexpr auto kRefreshEvery = std::chrono::seconds(5);
 
-void ReadProcessStats(ExporterInfo* info) {
-  struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) == 0) {
-    info->cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-                        ru.ru_stime.tv_usec / 1e6;
-  }
-#ifdef __linux__
-  std::ifstream statm("/proc/self/statm");
-  long pages_total = 0, pages_resident = 0;
-  if (statm >> pages_total >> pages_resident) {
-    info->resident_bytes = static_cast<double>(pages_resident) * sysconf(_SC_PAGESIZE);
-  }
-  if (DIR* d = opendir("/proc/self/fd")) {
-    int n = 0;
-    while (readdir(d) != nullptr) ++n;
-    closedir(d);
-    info->open_fds = n - 3;  // ".", ".." and the DIR's own descriptor.
-  }
-#endif
-}
-
 }  // namespace
 
-App::App(Options options) : options_(std::move(options)) {
+App::App(Options options)
+    : options_(std::move(options)), requests_(options_.telemetry_path) {
   env_ = options_.env != nullptr ? options_.env : Env::Default();
 }
 
@@ -145,9 +122,15 @@ Status App::Start() {
   scheduler->Start();
   if (*bridge) (*bridge)->Start();
   publisher_ = std::thread(&App::PublisherLoop, this);
-  spdlog::info("listening on {} (port {}), config {}, {} checks, {} collectors",
-               options_.listen_address, server_->port(), (*config)->source,
-               (*config)->checks.size(), (*config)->collectors.size());
+  Log(spdlog::level::info, "listening",
+      {{"address", options_.listen_address},
+       {"port", std::to_string(server_->port())},
+       {"telemetry_path", options_.telemetry_path},
+       {"config", (*config)->source},
+       {"checks", std::to_string((*config)->checks.size())},
+       {"collectors", std::to_string((*config)->collectors.size())},
+       {"version", kVersion},
+       {"revision", kRevision}});
   return Status::Ok();
 }
 
@@ -160,7 +143,9 @@ Status App::Reload() {
   }
   if (old == nullptr) return Status::Error("the exporter is not running");
   auto fail = [this](const Status& s) {
-    spdlog::error("reload failed, keeping the running config: {}", s.message());
+    // One line per problem (a config reports all of its problems at once).
+    LogEachLine(spdlog::level::err, "reload failed, keeping the running config", "err",
+                s.message());
     {
       std::lock_guard<std::mutex> lock(state_mu_);
       last_reload_ok_ = false;
@@ -202,8 +187,10 @@ Status App::Reload() {
   fresh->Start();
   SwapBridge(**config, *bridge);
   Publish();
-  spdlog::info("config reloaded from {}: {} checks, {} collectors", (*config)->source,
-               (*config)->checks.size(), (*config)->collectors.size());
+  Log(spdlog::level::info, "config reloaded",
+      {{"config", (*config)->source},
+       {"checks", std::to_string((*config)->checks.size())},
+       {"collectors", std::to_string((*config)->collectors.size())}});
   return Status::Ok();
 }
 
@@ -259,9 +246,13 @@ void App::Publish() {
   const Config& config = scheduler->config();
   info.version = kVersion;
   info.revision = kRevision;
+  info.branch = kBranch;
+  info.compiler = kCompiler;
+  info.compiler_version = kCompilerVersion;
   info.config_source = config.source;
   info.hosts = config.hosts;
   info.peers = config.status_urls;
+  info.host_descriptions = config.host_descriptions;
   info.start_time = start_time_;
   info.now = env_->NowSeconds();
   if (bridge) info.bridge = bridge->Stats(info.now);
@@ -269,7 +260,7 @@ void App::Publish() {
   // again could say "done" for a result that arrived after the copy, and
   // publish a ready snapshot that lacks it.
   bool ready = AllHaveResults(checks, collectors);
-  ReadProcessStats(&info);
+  info.process = ReadProcessStats();
   std::lock_guard<std::mutex> lock(state_mu_);
   // Ready stays ready across reloads: the first round is about startup.
   ever_ready_ = ever_ready_ || ready;
@@ -291,55 +282,73 @@ void App::PublisherLoop() {
   }
 }
 
+HttpRoute App::Counted(const char* method, const std::string& path,
+                       std::function<HttpResponse(const HttpRequest&)> handler) {
+  return {method, path, [this, path, handler = std::move(handler)](const HttpRequest& req) {
+            HttpResponse r = handler(req);
+            requests_.Count(path, r.status);
+            return r;
+          }};
+}
+
 std::vector<HttpRoute> App::Routes() {
   std::vector<HttpRoute> routes;
-  routes.push_back({"GET", "/metrics", [this](const HttpRequest&) {
-                      auto snap = snapshot();
-                      HttpResponse r;
-                      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                      r.body = snap ? snap->metrics_text : "";
-                      return r;
-                    }});
-  routes.push_back({"GET", "/-/healthy", [](const HttpRequest&) {
-                      return HttpResponse::Text(200, "Healthy\n");
-                    }});
-  routes.push_back({"GET", "/-/ready", [this](const HttpRequest&) {
-                      auto snap = snapshot();
-                      if (snap && snap->ready) return HttpResponse::Text(200, "Ready\n");
-                      return HttpResponse::Text(503, "Not ready: the first round of checks is still running\n");
-                    }});
-  routes.push_back({"POST", "/-/reload", [this](const HttpRequest&) {
-                      Status s = Reload();
-                      if (s.ok()) return HttpResponse::Text(200, "Reloaded\n");
-                      return HttpResponse::Text(500, "Reload failed, the previous config stays: " +
-                                                         s.message() + "\n");
-                    }});
-  routes.push_back({"GET", "/api/v1/status", [this](const HttpRequest&) {
-                      auto snap = snapshot();
-                      HttpResponse r;
-                      r.content_type = "application/json";
-                      r.body = snap ? snap->status_json : "{}";
-                      return r;
-                    }});
-  routes.push_back({"POST", "/alertmanager", [this](const HttpRequest& req) {
-                      std::shared_ptr<Bridge> bridge;
-                      {
-                        std::lock_guard<std::mutex> lock(state_mu_);
-                        bridge = bridge_;
-                      }
-                      if (bridge) return bridge->HandleNotification(req);
-                      return HttpResponse::Text(
-                          404, "Not Found: the Alertmanager bridge is not configured (the "
-                               "config has no bridge: section)\n");
-                    }});
-  routes.push_back({"GET", "/", [this](const HttpRequest&) {
-                      auto snap = snapshot();
-                      HttpResponse r;
-                      r.content_type = "text/html; charset=utf-8";
-                      r.headers = StatusPageHeaders();
-                      r.body = RenderStatusPageForDocument(snap ? snap->status_json : "");
-                      return r;
-                    }});
+  routes.push_back(Counted("GET", options_.telemetry_path, [this](const HttpRequest&) {
+    requests_.ScrapeStarted();
+    auto snap = snapshot();
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = snap ? snap->metrics_text : "";
+    // The request counters as of now, not as of the snapshot (up to 5 s
+    // old): a handful of samples rendered from memory, no I/O.
+    r.body += RenderText(requests_.Metrics().Families());
+    requests_.ScrapeFinished();
+    return r;
+  }));
+  routes.push_back(Counted("GET", "/-/healthy", [](const HttpRequest&) {
+    return HttpResponse::Text(200, "Healthy\n");
+  }));
+  routes.push_back(Counted("GET", "/-/ready", [this](const HttpRequest&) {
+    auto snap = snapshot();
+    if (snap && snap->ready) return HttpResponse::Text(200, "Ready\n");
+    return HttpResponse::Text(503, "Not ready: the first round of checks is still running\n");
+  }));
+  routes.push_back(Counted("POST", "/-/reload", [this](const HttpRequest&) {
+    Status s = Reload();
+    if (s.ok()) return HttpResponse::Text(200, "Reloaded\n");
+    return HttpResponse::Text(500, "Reload failed, the previous config stays:\n" + s.message() +
+                                       "\n");
+  }));
+  routes.push_back(Counted("GET", "/api/v1/status", [this](const HttpRequest&) {
+    auto snap = snapshot();
+    HttpResponse r;
+    r.content_type = "application/json";
+    r.body = snap ? snap->status_json : "{}";
+    return r;
+  }));
+  // The bridge counts what it did with each notification
+  // (joelclaw_bridge_notifications_total); the route's count adds what
+  // never reached it: the 404 of an exporter without a bridge section,
+  // where Alertmanager's notifications would otherwise vanish unseen.
+  routes.push_back(Counted("POST", "/alertmanager", [this](const HttpRequest& req) {
+    std::shared_ptr<Bridge> bridge;
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      bridge = bridge_;
+    }
+    if (bridge) return bridge->HandleNotification(req);
+    return HttpResponse::Text(404,
+                              "Not Found: the Alertmanager bridge is not configured (the "
+                              "config has no bridge: section)\n");
+  }));
+  routes.push_back(Counted("GET", "/", [this](const HttpRequest&) {
+    auto snap = snapshot();
+    HttpResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.headers = StatusPageHeaders();
+    r.body = RenderStatusPageForDocument(snap ? snap->status_json : "", options_.telemetry_path);
+    return r;
+  }));
   return routes;
 }
 

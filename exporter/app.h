@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,10 +11,16 @@
 #include "exporter/bridge/bridge.h"
 #include "exporter/config.h"
 #include "exporter/http_server.h"
+#include "exporter/request_metrics.h"
 #include "exporter/scheduler.h"
 #include "exporter/snapshot.h"
 
 namespace joelclaw {
+
+/// The paths of the exporter's endpoints besides the telemetry path (which
+/// is `--web.telemetry-path`, /metrics by default), in route order.
+inline constexpr const char* kFixedPaths[] = {"/-/healthy",     "/-/ready",      "/-/reload",
+                                              "/api/v1/status", "/alertmanager", "/"};
 
 /// The serving exporter: config, scheduler, snapshot publisher and HTTP
 /// server. Reload parses a fresh config and swaps it in only on success.
@@ -24,6 +31,7 @@ class App {
   struct Options {
     std::string config_file;        ///< "" = embedded default.
     std::string listen_address = ":10042";
+    std::string telemetry_path = "/metrics";  ///< Not one of kFixedPaths.
     std::string web_config_file;    ///< "" = plain HTTP, no auth.
     size_t max_workers = 256;
     Env* env = nullptr;             ///< nullptr = Env::Default().
@@ -56,9 +64,13 @@ class App {
   void PublisherLoop();
   void Publish();
   std::vector<HttpRoute> Routes();
+  /// `handler` answering at `path`, its answers counted in requests_.
+  HttpRoute Counted(const char* method, const std::string& path,
+                    std::function<HttpResponse(const HttpRequest&)> handler);
 
   Options options_;
   Env* env_;
+  RequestMetrics requests_;
   WebConfig web_;  // As started; GUARDED_BY(reload_mu_).
   double start_time_ = 0;
 

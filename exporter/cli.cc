@@ -9,9 +9,9 @@
 
 #include "exporter/app.h"
 #include "exporter/flag_args.h"
+#include "exporter/logging.h"
 #include "exporter/status_command.h"
 #include "exporter/version.h"
-#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace joelclaw {
@@ -26,8 +26,10 @@ constexpr char kUsage[] =
     "  --config.file=PATH          YAML config (default: embedded config for this machine)\n"
     "  --config.check              validate the config, print problems, exit 0 or 1\n"
     "  --web.listen-address=ADDR   HOST:PORT or :PORT to serve on (default :10042)\n"
+    "  --web.telemetry-path=PATH   path of the metrics (default /metrics)\n"
     "  --web.config.file=PATH      TLS and basic auth, exporter-toolkit format\n"
     "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
+    "  --log.format=FORMAT         logfmt or json (default logfmt)\n"
     "  --checks.max-concurrency=N  most checks running at once (default 256)\n";
 
 int Serve(const std::vector<std::string>& args);
@@ -51,11 +53,8 @@ int Version(const std::vector<std::string>&) {
   return 0;
 }
 
-void SetupLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("joelclaw");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-  spdlog::set_level(spdlog::level::from_str(level));
+bool IsDigits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
 int Serve(const std::vector<std::string>& args) {
@@ -69,22 +68,21 @@ int Serve(const std::vector<std::string>& args) {
     auto config = flags.config_file.empty()
                       ? ParseConfig(EmbeddedDefaultConfig(LocalHostName()), "<embedded>")
                       : LoadConfigFile(flags.config_file);
-    if (!config.ok()) {
-      std::fprintf(stderr, "%s\n", config.status().message().c_str());
-      return 1;
-    }
+    // Every problem of both files in one run, one "file:line: problem" a
+    // line.
+    bool ok = config.ok();
+    if (!config.ok()) std::fprintf(stderr, "%s\n", config.status().message().c_str());
     if (!flags.web_config_file.empty()) {
       auto web = LoadWebConfig(flags.web_config_file);
-      if (!web.ok()) {
-        std::fprintf(stderr, "%s\n", web.status().message().c_str());
-        return 1;
-      }
+      if (!web.ok()) std::fprintf(stderr, "%s\n", web.status().message().c_str());
+      ok = ok && web.ok();
     }
+    if (!ok) return 1;
     std::printf("%s: OK (%zu hosts, %zu checks, %zu collectors)\n", (*config)->source.c_str(),
                 (*config)->hosts.size(), (*config)->checks.size(), (*config)->collectors.size());
     return 0;
   }
-  SetupLogging(flags.log_level);
+  SetupLogging(flags.log_level, *ParseLogFormat(flags.log_format));
 
   // Signals are taken synchronously by this thread; every thread started
   // from here on inherits the blocked mask.
@@ -100,28 +98,29 @@ int Serve(const std::vector<std::string>& args) {
   App::Options options;
   options.config_file = flags.config_file;
   options.listen_address = flags.listen_address;
+  options.telemetry_path = flags.telemetry_path;
   options.web_config_file = flags.web_config_file;
   options.max_workers = static_cast<size_t>(flags.max_workers);
   App app(options);
   Status s = app.Start();
   if (!s.ok()) {
-    spdlog::critical("{}", s.message());
-    std::fprintf(stderr, "joelclaw_exporter: %s\n", s.message().c_str());
+    // Logged once, in the chosen format: this is the one report of it.
+    LogEachLine(spdlog::level::err, "cannot start the exporter", "err", s.message());
     return 1;
   }
   while (true) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      Status r = app.Reload();
-      if (!r.ok()) spdlog::error("SIGHUP reload failed: {}", r.message());
+      (void)app.Reload();  // It logs its own failure.
       continue;
     }
-    spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    Log(spdlog::level::info, "shutting down",
+        {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;
   }
   app.Stop();
-  spdlog::info("stopped");
+  Log(spdlog::level::info, "stopped");
   return 0;
 }
 
@@ -138,6 +137,8 @@ bool ParseServeFlags(const std::vector<std::string>& args, ServeFlags* flags,
       {"--web.listen-address", &flags->listen_address},
       {"--web.config.file", &flags->web_config_file},
       {"--log.level", &flags->log_level},
+      {"--log.format", &flags->log_format},
+      {"--web.telemetry-path", &flags->telemetry_path},
   };
   for (size_t i = 0; i < args.size(); ++i) {
     FlagArg flag = SplitFlag(args[i]);
@@ -181,7 +182,67 @@ bool ParseServeFlags(const std::vector<std::string>& args, ServeFlags* flags,
     *error = "--log.level must be debug, info, warn or error";
     return false;
   }
+  if (Result<LogFormat> f = ParseLogFormat(flags->log_format); !f.ok()) {
+    *error = f.status().message();
+    return false;
+  }
+  if (Status s = CheckListenAddress(flags->listen_address); !s.ok()) {
+    *error = s.message();
+    return false;
+  }
+  const std::string& path = flags->telemetry_path;
+  if (path.empty() || path[0] != '/' ||
+      path.find_first_of(" \t\r\n?#") != std::string::npos) {
+    *error = "--web.telemetry-path must be an absolute URL path such as /metrics, not '" + path +
+             "'";
+    return false;
+  }
+  for (const char* taken : kFixedPaths) {
+    if (path == taken) {
+      *error = "--web.telemetry-path " + path + " is taken by another endpoint of the exporter";
+      return false;
+    }
+  }
   return true;
+}
+
+Status CheckListenAddress(const std::string& address) {
+  const std::string bad = "--web.listen-address '" + address + "' ";
+  if (address.find("://") != std::string::npos) {
+    return Status::Error(bad + "is a URL; use HOST:PORT or :PORT");
+  }
+  std::string host, port;
+  if (!address.empty() && address[0] == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return Status::Error(bad + "must be [IPv6]:PORT when it starts with '['");
+    }
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+    if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos) {
+      return Status::Error(bad + "has no IPv6 address between the brackets");
+    }
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string::npos) {
+      return Status::Error(bad + "has no port; use HOST:PORT or :PORT");
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (host.find(':') != std::string::npos) {
+      return Status::Error(bad + "has an IPv6 host without brackets; use [::1]:PORT");
+    }
+    // An IPv4 address or a host name; whether it can be bound is up to the
+    // server.
+    if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+        std::string::npos) {
+      return Status::Error(bad + "has an invalid host '" + host + "'");
+    }
+  }
+  if (!IsDigits(port) || port.size() > 5 || std::stoi(port) > 65535) {
+    return Status::Error(bad + "has an invalid port '" + port + "' (want 0-65535)");
+  }
+  return Status::Ok();
 }
 
 int RunMain(int argc, char** argv) {

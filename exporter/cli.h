@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "exporter/status.h"
+
 namespace joelclaw {
 
 /// The whole command line: `joelclaw_exporter [serve] [flags]`,
@@ -16,13 +18,23 @@ struct ServeFlags {
   std::string listen_address = ":10042";
   std::string web_config_file;
   std::string log_level = "info";
+  std::string log_format = "logfmt";      ///< "logfmt" or "json".
+  std::string telemetry_path = "/metrics";
   bool config_check = false;
   int max_workers = 256;
 };
 
-/// Parses `--name=value` / `--name value` flags. Errors name the flag.
-/// Pure; for tests.
+/// Parses `--name=value` / `--name value` flags and checks each value
+/// (levels, formats, an unparsable listen address, a telemetry path that is
+/// not a free absolute path), so that bad usage is refused, with exit
+/// status 2, before any config is read. Errors name the flag. Pure; for
+/// tests.
 bool ParseServeFlags(const std::vector<std::string>& args, ServeFlags* flags,
                      std::string* error);
+
+/// Checks the syntax of a `--web.listen-address`: "HOST:PORT", ":PORT" or
+/// "[IPv6]:PORT", HOST an IPv4 address or a host name, PORT 0–65535. Says
+/// what is wrong, naming the flag; binding is the server's job. Pure.
+Status CheckListenAddress(const std::string& address);
 
 }  // namespace joelclaw

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "exporter/env.h"
 #include "exporter/metric_set.h"
@@ -45,6 +46,15 @@ class Collector {
   /// Takes over state (counters) from the instance it replaces on reload.
   /// `previous` is of the same collector kind and host. Default: nothing.
   virtual void InheritState(Collector& previous) { (void)previous; }
+  /// The services this collector watches that a check of the same host may
+  /// name with `service:` (launchd job labels, systemd unit names), as the
+  /// collector labels them. Called at config load. Default: none.
+  virtual std::vector<std::string> ServiceNames() const { return {}; }
+  /// For a global collector: the `host` label of the framework's own series
+  /// about it (joelclaw_collector_success, …), i.e. the machine or cluster
+  /// it watches; "" leaves the label out. Host collectors are labelled with
+  /// their host and need not override this. Called at config load.
+  virtual std::string HostLabel() const { return ""; }
 };
 
 }  // namespace joelclaw

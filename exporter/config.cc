@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -47,35 +48,53 @@ Entry Find(const YAML::Node& map, std::string_view key) {
   return {};
 }
 
-// Errors on a key that is not in `allowed` or appears twice: "unknown key
-// 'x' in host 'panda' (known keys: …)" / "host 'panda': key 'x' is repeated
-// (first on line 3)". For the top level `what` is "" ("unknown top-level
-// key 'x' (known keys: …)").
+// Errors on every key that is not in `allowed` or appears twice, one per
+// line: "unknown key 'x' in host 'panda' (known keys: …)" / "host 'panda':
+// key 'x' is repeated (first on line 3)". For the top level `what` is ""
+// ("unknown top-level key 'x' (known keys: …)").
 Status CheckKeys(const YAML::Node& map, const ConfigContext& ctx, const std::string& what,
                  const std::vector<std::string_view>& allowed) {
   const std::string unknown = what.empty() ? "unknown top-level key '" : "unknown key '";
   const std::string in_what = what.empty() ? "" : " in " + what;
   const std::string owner = what.empty() ? "the config" : what;
   std::map<std::string, int> seen;
+  std::string problems;
+  auto add = [&](const Status& s) { problems += (problems.empty() ? "" : "\n") + s.message(); };
   for (const auto& kv : map) {
     if (!kv.first.IsScalar()) {
-      return ctx.Error(kv.first, owner + " has a key that is not a string");
+      add(ctx.Error(kv.first, owner + " has a key that is not a string"));
+      continue;
     }
     const std::string key = kv.first.Scalar();
     bool known = false;
     for (std::string_view a : allowed) known = known || a == key;
     if (!known) {
-      return ctx.Error(kv.first,
-                       unknown + key + "'" + in_what + " (known keys: " + Join(allowed) + ")");
+      add(ctx.Error(kv.first,
+                    unknown + key + "'" + in_what + " (known keys: " + Join(allowed) + ")"));
+      continue;
     }
     auto [it, inserted] = seen.emplace(key, LineOf(kv.first));
     if (!inserted) {
-      return ctx.Error(kv.first, (what.empty() ? "top-level key '" : what + ": key '") + key +
-                                     "' is repeated (first on line " +
-                                     std::to_string(it->second) + ")");
+      add(ctx.Error(kv.first, (what.empty() ? "top-level key '" : what + ": key '") + key +
+                                  "' is repeated (first on line " + std::to_string(it->second) +
+                                  ")"));
     }
   }
-  return Status::Ok();
+  return problems.empty() ? Status::Ok() : Status::Error(problems);
+}
+
+// Parses one unit of the config (a top-level section, a host's keys, a
+// check, a collector section) and records its problems in `ctx`, so that
+// the load carries on with the next unit and reports them all. A yaml-cpp
+// exception (a wrong node type deep in a section) is that unit's problem.
+template <typename Parse>
+void ParseUnit(const ConfigContext& ctx, Parse&& parse) {
+  try {
+    ctx.Record(parse());
+  } catch (const YAML::Exception& e) {
+    ctx.Record(Status::Error(ctx.filename() + ":" + std::to_string(e.mark.line + 1) + ": " +
+                             e.msg));
+  }
 }
 
 Status ParseDefaults(const YAML::Node& node, ConfigContext& ctx, Config* cfg) {
@@ -188,7 +207,8 @@ Status ParseCheck(const YAML::Node& node, size_t index, const std::string& host,
   Status s = ctx.GetString(node, numbered, "name", false, &spec.name);
   if (!s.ok()) return s;
   const std::string what = spec.name.empty() ? numbered : "check '" + spec.name + "'";
-  std::vector<std::string_view> allowed = {"name", "interval", "timeout"};
+  std::vector<std::string_view> allowed = {"name",        "interval", "timeout",
+                                           "description", "service",  "reachability"};
   for (std::string_view k : ProbeNames()) allowed.push_back(k);
   if (!(s = CheckKeys(node, ctx, what, allowed)).ok()) return s;
   if (spec.name.empty()) return ctx.Error(node, numbered + " has no name");
@@ -217,6 +237,17 @@ Status ParseCheck(const YAML::Node& node, size_t index, const std::string& host,
     return ctx.Error(node, what + " has no probe; add one of: " + Join(ProbeNames()));
   }
   spec.kind = std::string(kind->name);
+  if (!(s = ctx.GetString(node, what, "description", false, &spec.description)).ok()) return s;
+  // `service` is checked against the host's launchd jobs and systemd units
+  // once they are parsed (CheckServices).
+  if (!(s = ctx.GetString(node, what, "service", false, &spec.service)).ok()) return s;
+  if (node["service"] && spec.service.empty()) {
+    return ctx.Error(node["service"], what + ": service is empty");
+  }
+  // An ssh check answering means the machine itself is up; an HTTP check
+  // says only that one service is.
+  spec.reachability = spec.kind == "ssh";
+  if (!(s = ctx.GetBool(node, what, "reachability", &spec.reachability)).ok()) return s;
   if (probe_entry.value.IsNull()) {
     return ctx.Error(probe_entry.key, what + ": " + spec.kind + " has no settings");
   }
@@ -228,43 +259,159 @@ Status ParseCheck(const YAML::Node& node, size_t index, const std::string& host,
   return Status::Ok();
 }
 
-Status ParseHost(const std::string& host, const YAML::Node& node,
-                 const ConfigContext& ctx, Config* cfg) {
-  if (node.IsNull()) return Status::Ok();
-  if (!node.IsMap()) {
-    return ctx.Error(node, "host '" + host +
-                               "' must be a mapping (checks, and collectors such as resources)");
+// A host-scoped collector section of `host`.
+Status ParseHostSection(const CollectorKind& k, const Entry& section, const std::string& host,
+                          const std::string& what, const ConfigContext& ctx, Config* cfg) {
+  if (section.value.IsNull()) {
+    return ctx.Error(section.key, what + ": " + std::string(k.key) + " has no value");
   }
-  std::vector<std::string_view> allowed = {"checks"};
+  Result<std::unique_ptr<Collector>> c = k.parse(section.value, ctx, host);
+  if (!c.ok()) return c.status();
+  if (*c == nullptr) return Status::Ok();
+  cfg->collectors.push_back({host, std::string(k.name), ctx.default_interval(),
+                             ctx.default_timeout(),
+                             std::shared_ptr<Collector>(std::move(c).value())});
+  return Status::Ok();
+}
+
+// Resolves each `service:` of the host's checks (cfg->checks from index
+// `first`; their items in `checks` are found by name, as checks with
+// problems are left out) to a launchd job or systemd unit of the same host,
+// as the collector names it: "pdf-brain" finds the unit pdf-brain.service.
+// Records a problem for each service the host does not list.
+void CheckServices(const YAML::Node& checks, size_t first, const std::string& host,
+                   const ConfigContext& ctx, Config* cfg) {
+  std::vector<std::string> known;
+  for (const CollectorSpec& c : cfg->collectors) {
+    if (c.host != host) continue;
+    for (std::string& name : c.collector->ServiceNames()) known.push_back(std::move(name));
+  }
+  for (size_t i = first; i < cfg->checks.size(); ++i) {
+    CheckSpec& spec = cfg->checks[i];
+    if (spec.service.empty()) continue;
+    std::string match;
+    for (const std::string& k : known) {
+      if (k == spec.service || k == spec.service + ".service") match = k;
+    }
+    if (!match.empty()) {
+      spec.service = match;
+      continue;
+    }
+    YAML::Node where = checks;
+    for (const auto& item : checks) {
+      if (item.IsMap() && item["name"] && item["name"].IsScalar() &&
+          item["name"].Scalar() == spec.name) {
+        where = item["service"];
+      }
+    }
+    std::string list;
+    for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+    ctx.Record(ctx.Error(where, "check '" + spec.name + "': service '" + spec.service +
+                                    "' is not a launchd job or systemd unit of host '" + host +
+                                    "' (" +
+                                    (list.empty() ? "the host lists none" : "it lists " + list) +
+                                    ")"));
+  }
+}
+
+// Records the problems of the host's keys, of each check and of each
+// collector section on their own.
+void ParseHost(const std::string& host, const YAML::Node& node, const ConfigContext& ctx,
+               Config* cfg) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    ctx.Record(ctx.Error(node, "host '" + host +
+                                   "' must be a mapping (checks, and collectors such as resources)"));
+    return;
+  }
+  std::vector<std::string_view> allowed = {"checks", "description"};
   for (const CollectorKind& k : CollectorKinds()) {
     if (k.scope == CollectorScope::kHost) allowed.push_back(k.key);
   }
   const std::string what = "host '" + host + "'";
-  Status s = CheckKeys(node, ctx, what, allowed);
-  if (!s.ok()) return s;
+  // Unknown keys are reported and left out; the known ones still count.
+  ParseUnit(ctx, [&] { return CheckKeys(node, ctx, what, allowed); });
+  ParseUnit(ctx, [&] {
+    std::string description;
+    Status s = ctx.GetString(node, what, "description", false, &description);
+    if (s.ok() && !description.empty()) cfg->host_descriptions[host] = description;
+    return s;
+  });
+  const size_t first_check = cfg->checks.size();
   YAML::Node checks = node["checks"];
   if (checks && !checks.IsNull()) {
-    if (!checks.IsSequence()) return ctx.Error(checks, what + ": checks must be a list");
-    std::map<std::string, int> names;
-    for (size_t i = 0; i < checks.size(); ++i) {
-      if (!(s = ParseCheck(checks[i], i, host, ctx, &names, cfg)).ok()) return s;
+    if (!checks.IsSequence()) {
+      ctx.Record(ctx.Error(checks, what + ": checks must be a list"));
+    } else {
+      std::map<std::string, int> names;
+      for (size_t i = 0; i < checks.size(); ++i) {
+        ParseUnit(ctx, [&] { return ParseCheck(checks[i], i, host, ctx, &names, cfg); });
+      }
     }
   }
   for (const CollectorKind& k : CollectorKinds()) {
     if (k.scope != CollectorScope::kHost) continue;
     Entry section = Find(node, k.key);
     if (!section) continue;
-    if (section.value.IsNull()) {
-      return ctx.Error(section.key, what + ": " + std::string(k.key) + " has no value");
-    }
-    Result<std::unique_ptr<Collector>> c = k.parse(section.value, ctx, host);
-    if (!c.ok()) return c.status();
-    if (*c == nullptr) continue;
-    cfg->collectors.push_back({host, std::string(k.name), ctx.default_interval(),
-                               ctx.default_timeout(),
-                               std::shared_ptr<Collector>(std::move(c).value())});
+    ParseUnit(ctx, [&] { return ParseHostSection(k, section, host, what, ctx, cfg); });
   }
+  if (checks && checks.IsSequence()) CheckServices(checks, first_check, host, ctx, cfg);
+}
+
+// A global collector section. A collector whose parser accepts
+// `interval`/`timeout` (the rest reject them as unknown keys) runs on its
+// own schedule.
+Status ParseGlobalSection(const CollectorKind& k, const Entry& section,
+                            const ConfigContext& ctx, Config* cfg) {
+  if (section.value.IsNull()) return ctx.Error(section.key, std::string(k.key) + " has no value");
+  Result<std::unique_ptr<Collector>> c = k.parse(section.value, ctx, "");
+  if (!c.ok()) return c.status();
+  if (*c == nullptr) return Status::Ok();
+  Duration interval, timeout;
+  Status s = ParseTiming(section.value, ctx, std::string(k.key), &interval, &timeout);
+  if (!s.ok()) return s;
+  const std::string label = (*c)->HostLabel();
+  cfg->collectors.push_back({"", std::string(k.name), interval, timeout,
+                             std::shared_ptr<Collector>(std::move(c).value()), label});
   return Status::Ok();
+}
+
+Status ParseBridgeSection(const Entry& bridge, const ConfigContext& ctx, Config* cfg) {
+  if (bridge.value.IsNull()) return ctx.Error(bridge.key, "bridge has no value");
+  Result<BridgeConfig> b = ParseBridgeConfig(bridge.value, ctx);
+  if (!b.ok()) return b.status();
+  cfg->bridge = std::move(b).value();
+  return Status::Ok();
+}
+
+// The hosts mapping: each host's name problems (empty, listed twice) are
+// recorded and that host skipped; its contents are recorded by ParseHost.
+void ParseHosts(const YAML::Node& hosts, const ConfigContext& ctx, Config* cfg) {
+  if (!hosts || hosts.IsNull()) return;
+  if (!hosts.IsMap()) {
+    ctx.Record(ctx.Error(hosts, "hosts must be a mapping of host name to its checks"));
+    return;
+  }
+  std::map<std::string, int> seen;
+  for (const auto& kv : hosts) {
+    if (!kv.first.IsScalar()) {
+      ctx.Record(ctx.Error(kv.first, "host names must be strings"));
+      continue;
+    }
+    const std::string host = kv.first.Scalar();
+    if (host.empty()) {
+      ctx.Record(ctx.Error(kv.first, "host name is empty"));
+      continue;
+    }
+    auto [it, inserted] = seen.emplace(host, LineOf(kv.first));
+    if (!inserted) {
+      ctx.Record(ctx.Error(kv.first, "host '" + host + "' is listed twice (first on line " +
+                                         std::to_string(it->second) + ")"));
+      continue;
+    }
+    cfg->hosts.push_back(host);
+    ParseHost(host, kv.second, ctx, cfg);
+  }
 }
 
 ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
@@ -282,53 +429,26 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
   if (!root.IsMap()) {
     return ctx.Error(root, "the config must be a mapping of top-level keys (" + Join(top) + ")");
   }
-  Status s = CheckKeys(root, ctx, "", top);
-  if (!s.ok()) return s;
-  if (!(s = ParseDefaults(root["defaults"], ctx, cfg.get())).ok()) return s;
-  if (!(s = ParseCommands(root["commands"], ctx)).ok()) return s;
-  if (!(s = ParseStatusSection(Find(root, "status"), ctx, cfg.get())).ok()) return s;
+  // Each top-level section on its own: a problem in one does not hide the
+  // problems of the others. Unknown keys are reported and left out.
+  ParseUnit(ctx, [&] { return CheckKeys(root, ctx, "", top); });
+  ParseUnit(ctx, [&] { return ParseDefaults(root["defaults"], ctx, cfg.get()); });
+  ParseUnit(ctx, [&] { return ParseCommands(root["commands"], ctx); });
+  ParseUnit(ctx, [&] { return ParseStatusSection(Find(root, "status"), ctx, cfg.get()); });
   if (Entry bridge = Find(root, "bridge")) {
-    if (bridge.value.IsNull()) return ctx.Error(bridge.key, "bridge has no value");
-    Result<BridgeConfig> b = ParseBridgeConfig(bridge.value, ctx);
-    if (!b.ok()) return b.status();
-    cfg->bridge = std::move(b).value();
+    ParseUnit(ctx, [&] { return ParseBridgeSection(bridge, ctx, cfg.get()); });
   }
-  YAML::Node hosts = root["hosts"];
-  if (hosts && !hosts.IsNull()) {
-    if (!hosts.IsMap()) {
-      return ctx.Error(hosts, "hosts must be a mapping of host name to its checks");
-    }
-    std::map<std::string, int> seen;
-    for (const auto& kv : hosts) {
-      if (!kv.first.IsScalar()) return ctx.Error(kv.first, "host names must be strings");
-      const std::string host = kv.first.Scalar();
-      if (host.empty()) return ctx.Error(kv.first, "host name is empty");
-      auto [it, inserted] = seen.emplace(host, LineOf(kv.first));
-      if (!inserted) {
-        return ctx.Error(kv.first, "host '" + host + "' is listed twice (first on line " +
-                                       std::to_string(it->second) + ")");
-      }
-      cfg->hosts.push_back(host);
-      if (!(s = ParseHost(host, kv.second, ctx, cfg.get())).ok()) return s;
-    }
-  }
+  ParseUnit(ctx, [&] {
+    ParseHosts(root["hosts"], ctx, cfg.get());
+    return Status::Ok();
+  });
   for (const CollectorKind& k : CollectorKinds()) {
     if (k.scope != CollectorScope::kGlobal) continue;
     Entry section = Find(root, k.key);
     if (!section) continue;
-    if (section.value.IsNull()) return ctx.Error(section.key, std::string(k.key) + " has no value");
-    Result<std::unique_ptr<Collector>> c = k.parse(section.value, ctx, "");
-    if (!c.ok()) return c.status();
-    if (*c == nullptr) continue;
-    // A collector whose parser accepts `interval`/`timeout` (the rest reject
-    // them as unknown keys) runs on its own schedule.
-    Duration interval, timeout;
-    if (!(s = ParseTiming(section.value, ctx, std::string(k.key), &interval, &timeout)).ok()) {
-      return s;
-    }
-    cfg->collectors.push_back({"", std::string(k.name), interval, timeout,
-                               std::shared_ptr<Collector>(std::move(c).value())});
+    ParseUnit(ctx, [&] { return ParseGlobalSection(k, section, ctx, cfg.get()); });
   }
+  if (ctx.has_problems()) return ctx.Problems();
   if (cfg->checks.empty() && cfg->collectors.empty()) {
     Entry hosts_entry = Find(root, "hosts");
     return ctx.Error(hosts_entry ? hosts_entry.key : root,
@@ -385,6 +505,10 @@ std::string EmbeddedDefaultConfig(const std::string& hostname) {
 }
 
 std::string LocalHostName() {
+  // Set by the GPU DaemonSet from spec.nodeName: inside a pod the host name
+  // is the pod's, which names no machine.
+  const char* configured = std::getenv("JOELCLAW_HOST");
+  if (configured != nullptr && configured[0] != '\0') return configured;
   char buf[256] = {0};
   if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
   std::string name(buf);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@ struct CheckSpec {
   Duration interval{0};
   Duration timeout{0};
   std::shared_ptr<Probe> probe;
+  std::string description;  ///< One line for the status board ("TLS proxy"); "" if none.
+  /// The launchd job label or systemd unit of the same host this check
+  /// belongs to (`service:`, as the collector names it), or "".
+  std::string service;
+  /// Whether the check says the host itself is reachable (`reachability:`;
+  /// default true for ssh checks, false for the others).
+  bool reachability = false;
 };
 
 /// One configured collector instance, ready to run.
@@ -31,6 +39,14 @@ struct CollectorSpec {
   Duration interval{0};
   Duration timeout{0};
   std::shared_ptr<Collector> collector;
+  /// For a global collector: the `host` label of the framework's series
+  /// about it (joelclaw_collector_success, …), the machine or cluster it
+  /// names (Collector::HostLabel()); "" = no label. A host collector's
+  /// label is `host`.
+  std::string global_host_label = "";
+
+  /// The `host` label of the framework's series about this collector.
+  const std::string& HostLabel() const { return host.empty() ? global_host_label : host; }
 };
 
 /// A loaded, validated configuration. Immutable once built; shared between
@@ -40,6 +56,8 @@ struct Config {
   Duration default_interval{30000};
   Duration default_timeout{5000};
   std::vector<std::string> hosts;     ///< In config order.
+  /// `description:` of each host that has one ("Mac Mini M4 Pro, 64 GB").
+  std::map<std::string, std::string> host_descriptions;
   std::vector<CheckSpec> checks;
   std::vector<CollectorSpec> collectors;
   /// `status.urls`: more exporters for `joelclaw_exporter status` to ask.
@@ -61,7 +79,10 @@ Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path);
 /// machine the exporter runs on, under the host name `hostname`.
 std::string EmbeddedDefaultConfig(const std::string& hostname);
 
-/// This machine's short host name ("panda"), or "localhost".
+/// The name of the machine the exporter runs on, for the `host` label of
+/// what global collectors (gpu, tailscale) see there: $JOELCLAW_HOST when
+/// set and not empty (a Kubernetes DaemonSet passes spec.nodeName through
+/// the downward API), else the short host name ("panda"), or "localhost".
 std::string LocalHostName();
 
 }  // namespace joelclaw

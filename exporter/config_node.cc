@@ -1,8 +1,11 @@
 #include "exporter/config_node.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
+
+#include "exporter/text_parse.h"
 
 namespace joelclaw {
 int LineOf(const YAML::Node& node) {
@@ -22,9 +25,12 @@ Status ConfigContext::CheckMap(const YAML::Node& node, std::string_view what,
   // yaml-cpp keeps both copies of a repeated key and lookups see the first:
   // a second `url:` would be silently ignored.
   std::map<std::string, int> seen;
+  std::string problems;
+  auto add = [&](const Status& s) { problems += (problems.empty() ? "" : "\n") + s.message(); };
   for (const auto& kv : node) {
     if (!kv.first.IsScalar()) {
-      return Error(kv.first, std::string(what) + " has a key that is not a string");
+      add(Error(kv.first, std::string(what) + " has a key that is not a string"));
+      continue;
     }
     const std::string key = kv.first.Scalar();
     bool known = false;
@@ -32,16 +38,42 @@ Status ConfigContext::CheckMap(const YAML::Node& node, std::string_view what,
     if (!known) {
       std::string list;
       for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return Error(kv.first, "unknown key '" + key + "' in " + std::string(what) +
-                                 " (known keys: " + list + ")");
+      add(Error(kv.first, "unknown key '" + key + "' in " + std::string(what) + " (known keys: " +
+                              list + ")"));
+      continue;
     }
     auto [it, inserted] = seen.emplace(key, LineOf(kv.first));
     if (!inserted) {
-      return Error(kv.first, std::string(what) + ": key '" + key + "' is repeated (first on line " +
-                                 std::to_string(it->second) + ")");
+      add(Error(kv.first, std::string(what) + ": key '" + key + "' is repeated (first on line " +
+                              std::to_string(it->second) + ")"));
     }
   }
-  return Status::Ok();
+  return problems.empty() ? Status::Ok() : Status::Error(problems);
+}
+
+bool ConfigContext::Record(const Status& s) const {
+  if (s.ok()) return true;
+  for (std::string_view line : NonEmptyLines(s.message())) problems_->emplace_back(line);
+  return false;
+}
+
+Status ConfigContext::Problems() const {
+  if (problems_->empty()) return Status::Ok();
+  // "file:LINE: …" → LINE; 0 (first) for a problem without a line.
+  auto line_of = [this](const std::string& p) -> long {
+    if (p.compare(0, filename_.size(), filename_) != 0 || p.size() <= filename_.size() ||
+        p[filename_.size()] != ':') {
+      return 0;
+    }
+    return std::strtol(p.c_str() + filename_.size() + 1, nullptr, 10);
+  };
+  std::vector<std::string> sorted = *problems_;
+  std::stable_sort(sorted.begin(), sorted.end(), [&](const std::string& a, const std::string& b) {
+    return line_of(a) < line_of(b);
+  });
+  std::string text;
+  for (const std::string& p : sorted) text += (text.empty() ? "" : "\n") + p;
+  return Status::Error(text);
 }
 
 Status ConfigContext::GetString(const YAML::Node& map, std::string_view what,

@@ -2,6 +2,7 @@
 
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,11 +20,25 @@ int LineOf(const YAML::Node& node);
 /// Helpers shared by every config parser (the core's and each collector's or
 /// probe's), so that all errors read "file:line: problem." and all maps are
 /// strict. One per config load; not thread-safe.
+///
+/// A load reports every problem at once: a parser returns the problems of
+/// its unit (a top-level section, a host's keys, one check, one collector
+/// section) as a Status, one problem per line, usually stopping at the
+/// first; the caller Record()s that and carries on with the next unit.
 class ConfigContext {
  public:
   explicit ConfigContext(std::string filename) : filename_(std::move(filename)) {}
 
   const std::string& filename() const { return filename_; }
+
+  /// Adds the problems of `s` (one per line of its message; nothing when it
+  /// is ok) to this load's list, which copies (WithScope) share. Returns
+  /// s.ok().
+  bool Record(const Status& s) const;
+  bool has_problems() const { return !problems_->empty(); }
+  /// Every recorded problem, ordered by line (a stable sort, so problems on
+  /// one line keep their order), one per line of the message; Ok when none.
+  Status Problems() const;
 
   /// "file:LINE: message" for the line `node` starts on ("file: message"
   /// when the node has no position). With a scope (WithScope), "file:LINE:
@@ -42,7 +57,8 @@ class ConfigContext {
   }
 
   /// Errors unless `node` is a map whose keys are all in `allowed` and appear
-  /// once each; names the first unknown or repeated key and its line.
+  /// once each; names every unknown or repeated key and its line, one per
+  /// line of the message.
   Status CheckMap(const YAML::Node& node, std::string_view what,
                   std::initializer_list<std::string_view> allowed) const;
 
@@ -82,6 +98,8 @@ class ConfigContext {
  private:
   std::string filename_;
   std::string scope_;
+  std::shared_ptr<std::vector<std::string>> problems_ =
+      std::make_shared<std::vector<std::string>>();
   std::map<std::string, std::vector<std::string>> commands_;
   Duration default_interval_{30000};
   Duration default_timeout_{5000};

@@ -27,7 +27,9 @@ void MetricSet::Add(const std::string& name, const std::string& help,
     family.type = type;
   }
   prometheus::ClientMetric metric;
-  for (const auto& [k, v] : labels) metric.label.push_back({k, v});
+  for (const auto& [k, v] : labels) {
+    if (!v.empty()) metric.label.push_back({k, v});
+  }
   if (type == prometheus::MetricType::Counter) {
     metric.counter.value = value;
   } else {
@@ -63,11 +65,15 @@ bool MetricSet::Find(const std::string& name, const Labels& labels,
                      double* value) const {
   auto it = families_.find(name);
   if (it == families_.end()) return false;
+  Labels wanted;
+  for (const auto& [k, v] : labels) {
+    if (!v.empty()) wanted.emplace_back(k, v);
+  }
   for (const auto& m : it->second.metric) {
-    if (m.label.size() != labels.size()) continue;
+    if (m.label.size() != wanted.size()) continue;
     bool same = true;
-    for (size_t i = 0; i < labels.size() && same; ++i) {
-      same = m.label[i].name == labels[i].first && m.label[i].value == labels[i].second;
+    for (size_t i = 0; i < wanted.size() && same; ++i) {
+      same = m.label[i].name == wanted[i].first && m.label[i].value == wanted[i].second;
     }
     if (!same) continue;
     *value = it->second.type == prometheus::MetricType::Counter ? m.counter.value

@@ -17,6 +17,9 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 class MetricSet {
  public:
   /// Adds a gauge sample. The family's help is taken from its first sample.
+  /// A label whose value is empty is left out (Prometheus reads an empty
+  /// label as an absent one, and an absent `host` lets the scrape's target
+  /// label fill it in under honor_labels).
   void Gauge(const std::string& name, const std::string& help,
              const Labels& labels, double value);
   /// Adds a counter sample; `name` must end in _total.
@@ -30,6 +33,7 @@ class MetricSet {
 
   std::vector<prometheus::MetricFamily> Families() const;
   /// Looks up one sample's value; for tests. Returns false when absent.
+  /// Labels with empty values in `labels` are ignored, as in Gauge().
   bool Find(const std::string& name, const Labels& labels, double* value) const;
 
  private:

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <queue>
+
+#include "exporter/logging.h"
 
 #include "spdlog/spdlog.h"
 
@@ -70,6 +73,9 @@ Scheduler::Scheduler(std::shared_ptr<const Config> config, Options options,
     st.port = spec.probe->Port();
     st.interval = spec.interval;
     st.timeout = spec.timeout;
+    st.description = spec.description;
+    st.service = spec.service;
+    st.reachability = spec.reachability;
     shared_->checks.push_back(std::move(st));
   }
   for (size_t i = 0; i < config_->collectors.size(); ++i) {
@@ -89,6 +95,7 @@ Scheduler::Scheduler(std::shared_ptr<const Config> config, Options options,
     }
     st.host = spec.host;
     st.name = spec.name;
+    st.label_host = spec.HostLabel();
     st.interval = spec.interval;
     st.timeout = spec.timeout;
     shared_->collectors.push_back(std::move(st));
@@ -217,7 +224,7 @@ void Scheduler::WorkerLoop(std::shared_ptr<Shared> shared) {
         r = ProbeResult::Fail(FailureReason::kTimeout, "answered after the timeout");
       }
       double now = env->NowSeconds();
-      std::lock_guard<std::mutex> lock(shared->mu);
+      std::unique_lock<std::mutex> lock(shared->mu);
       shared->busy_workers--;
       shared->in_flight[task] = false;
       if (shared->cancel) {
@@ -228,16 +235,34 @@ void Scheduler::WorkerLoop(std::shared_ptr<Shared> shared) {
       st.has_result = true;
       st.runs++;
       st.last_run = now;
+      double down_for = 0;
+      const StateChange change = ObserveRun(&st.updown, r.success, now, &down_for);
+      const std::string reason(ReasonName(r.reason));
       if (r.success) {
         st.last_success = now;
       } else {
         st.last_failure = now;
         st.failures[ReasonIndex(r.reason)] += 1;
-        Remember(&st.recent, {now, std::string(ReasonName(r.reason)), r.message});
-        spdlog::debug("check {}/{} failed: {} ({})", st.host, st.name, r.message,
-                      ReasonName(r.reason));
+        Remember(&st.recent, {now, reason, r.message});
+      }
+      // Built under the lock, written after it: a slow stderr must not
+      // hold up the other workers.
+      std::optional<StateChangeLine> line;
+      if (change != StateChange::kNone) {
+        line = CheckChangeLine(change, st.host, st.name, st.kind, reason, r.message, down_for);
+      }
+      LogFields failed;
+      if (!r.success && change == StateChange::kNone) {
+        failed = {{"host", st.host}, {"target", st.name}, {"kind", st.kind},
+                  {"reason", reason}, {"err", r.message}};
       }
       st.last = std::move(r);
+      lock.unlock();
+      if (line) {
+        Log(line->warn ? spdlog::level::warn : spdlog::level::info, line->msg, line->fields);
+      } else if (!failed.empty()) {
+        Log(spdlog::level::debug, "check failed again", failed);
+      }
     } else {
       const CollectorSpec& spec = config.collectors[task - n_checks];
       CollectContext ctx{started + spec.timeout, &shared->cancel, env};
@@ -250,7 +275,7 @@ void Scheduler::WorkerLoop(std::shared_ptr<Shared> shared) {
       }
       auto finished = Clock::now();
       double now = env->NowSeconds();
-      std::lock_guard<std::mutex> lock(shared->mu);
+      std::unique_lock<std::mutex> lock(shared->mu);
       shared->busy_workers--;
       shared->in_flight[task] = false;
       if (shared->cancel) {
@@ -266,9 +291,22 @@ void Scheduler::WorkerLoop(std::shared_ptr<Shared> shared) {
       st.message = s.ok() ? "" : s.message();
       st.metrics = std::move(out.metrics);
       st.details = std::move(out.details);
-      if (!s.ok()) {
-        Remember(&st.recent, {now, "error", s.message()});
-        spdlog::debug("collector {} ({}) failed: {}", st.name, st.host, s.message());
+      if (!s.ok()) Remember(&st.recent, {now, "error", s.message()});
+      double down_for = 0;
+      const StateChange change = ObserveRun(&st.updown, s.ok(), now, &down_for);
+      std::optional<StateChangeLine> line;
+      if (change != StateChange::kNone) {
+        line = CollectorChangeLine(change, st.name, st.host, s.message(), down_for);
+      }
+      LogFields failed;
+      if (!s.ok() && change == StateChange::kNone) {
+        failed = {{"collector", st.name}, {"host", st.host}, {"err", s.message()}};
+      }
+      lock.unlock();
+      if (line) {
+        Log(line->warn ? spdlog::level::warn : spdlog::level::info, line->msg, line->fields);
+      } else if (!failed.empty()) {
+        Log(spdlog::level::debug, "collector failed again", failed);
       }
     }
     if (shared->options.on_result) shared->options.on_result();

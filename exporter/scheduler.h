@@ -14,6 +14,7 @@
 #include "exporter/env.h"
 #include "exporter/metric_set.h"
 #include "exporter/probe.h"
+#include "exporter/state_change.h"
 #include "nlohmann/json.hpp"
 
 namespace joelclaw {
@@ -33,6 +34,8 @@ struct CheckState {
   std::string host, name, kind, target;
   int port = 0;
   Duration interval{0}, timeout{0};
+  std::string description, service;  ///< From the config (CheckSpec).
+  bool reachability = false;         ///< From the config (CheckSpec).
   bool has_result = false;
   ProbeResult last;
   double last_run = 0;        ///< Unix seconds the last run finished.
@@ -42,11 +45,15 @@ struct CheckState {
   uint64_t runs = 0;
   uint64_t overruns = 0;      ///< Runs skipped because the previous one was still going.
   std::deque<FailureRecord> recent;
+  UpDown updown;              ///< For logging each change once (state_change.h).
 };
 
 /// The state of one collector, as last published. Plain value.
 struct CollectorState {
   std::string host, name;
+  /// The `host` label of its framework series (CollectorSpec::HostLabel()):
+  /// `host`, or for a global collector the machine or cluster it names.
+  std::string label_host;
   Duration interval{0}, timeout{0};
   bool has_result = false;
   bool success = false;
@@ -58,6 +65,7 @@ struct CollectorState {
   MetricSet metrics;          ///< Last run's samples (kept on partial failure).
   nlohmann::json details = nlohmann::json::object();
   std::deque<FailureRecord> recent;
+  UpDown updown;              ///< For logging each change once (state_change.h).
 };
 
 /// True when every check and collector in the given states has finished a
@@ -70,7 +78,10 @@ bool AllHaveResults(const std::vector<CheckState>& checks,
 /// overruns (a hung target) only blocks its own next run: the scheduler never
 /// starts a task twice at once, and the pool has a thread per task up to
 /// `max_workers`. Results are kept as CheckState/CollectorState; readers copy
-/// them with CopyStates(). The class is thread-safe.
+/// them with CopyStates(). Each change between up and down is logged once
+/// (warn when a check or collector goes down, with its reason; info when
+/// it comes back, with how long it was down), with the time from
+/// Options::env's clock. The class is thread-safe.
 class Scheduler {
  public:
   struct Options {

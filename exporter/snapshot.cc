@@ -22,6 +22,30 @@ nlohmann::json Peers(const std::vector<std::string>& urls) {
   return out;
 }
 
+// client_golang's process collector: the same names and help texts, so the
+// usual dashboards and alerts work unchanged.
+void AddProcessMetrics(const ProcessStats& p, MetricSet* m) {
+  if (p.cpu_seconds >= 0) {
+    m->Counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+               {}, p.cpu_seconds);
+  }
+  const struct {
+    const char* name;
+    const char* help;
+    double value;
+  } gauges[] = {
+      {"process_resident_memory_bytes", "Resident memory size in bytes.", p.resident_bytes},
+      {"process_virtual_memory_bytes", "Virtual memory size in bytes.", p.virtual_bytes},
+      {"process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.",
+       p.virtual_max_bytes},
+      {"process_open_fds", "Number of open file descriptors.", p.open_fds},
+      {"process_max_fds", "Maximum number of open file descriptors.", p.max_fds},
+  };
+  for (const auto& g : gauges) {
+    if (g.value >= 0) m->Gauge(g.name, g.help, {}, g.value);
+  }
+}
+
 }  // namespace
 
 MetricSet BuildMetrics(const std::vector<CheckState>& checks,
@@ -29,6 +53,14 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
                        const ExporterInfo& info) {
   MetricSet m;
   for (const CheckState& c : checks) {
+    // From the config, so from the start: rules join on it before any run.
+    Labels info_labels = {{"host", c.host}, {"target", c.name}, {"kind", c.kind}};
+    if (!c.service.empty()) info_labels.emplace_back("service", c.service);
+    info_labels.emplace_back("reachability", c.reachability ? "true" : "false");
+    m.Gauge("joelclaw_check_info",
+            "Always 1; the configured check: the launchd job or systemd unit it belongs to "
+            "(service) and whether it says the host itself is reachable (reachability).",
+            info_labels, 1);
     if (!c.has_result) continue;  // No sample before the first run: no false alarm.
     const Labels l = {{"host", c.host}, {"target", c.name}, {"kind", c.kind}};
     m.Gauge("joelclaw_probe_success", "1 if the last run of the check succeeded, else 0.", l,
@@ -62,7 +94,9 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
   }
   for (const CollectorState& c : collectors) {
     if (!c.has_result) continue;
-    const Labels l = {{"collector", c.name}, {"host", c.host}};
+    // A global collector names the machine or cluster it watches; an
+    // empty label is left out (MetricSet) for the scrape's target to fill.
+    const Labels l = {{"collector", c.name}, {"host", c.label_host}};
     m.Gauge("joelclaw_collector_success", "1 if the collector's last run succeeded, else 0.", l,
             c.success ? 1 : 0);
     m.Gauge("joelclaw_collector_duration_seconds", "How long the collector's last run took.", l,
@@ -71,7 +105,12 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
   }
   m.Gauge("joelclaw_exporter_build_info",
           "Build of the exporter; the value is always 1.",
-          {{"version", info.version}, {"revision", info.revision}}, 1);
+          {{"version", info.version},
+           {"revision", info.revision},
+           {"branch", info.branch},
+           {"compiler", info.compiler},
+           {"compiler_version", info.compiler_version}},
+          1);
   m.Gauge("joelclaw_exporter_ready", "1 once every check and collector has run once.", {},
           info.ready ? 1 : 0);
   m.Gauge("joelclaw_exporter_start_time_seconds", "When the exporter started, Unix seconds.", {},
@@ -82,17 +121,7 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
   m.Gauge("joelclaw_config_last_reload_success_timestamp_seconds",
           "When the config was last loaded successfully, Unix seconds.", {},
           info.last_reload_success_time);
-  if (info.cpu_seconds >= 0) {
-    m.Counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", {},
-              info.cpu_seconds);
-  }
-  if (info.resident_bytes >= 0) {
-    m.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {},
-            info.resident_bytes);
-  }
-  if (info.open_fds >= 0) {
-    m.Gauge("process_open_fds", "Number of open file descriptors.", {}, info.open_fds);
-  }
+  AddProcessMetrics(info.process, &m);
   if (info.bridge) {
     const BridgeStats& b = *info.bridge;
     for (size_t i = 0; i < kBridgeNotificationStatuses.size(); ++i) {
@@ -124,8 +153,12 @@ nlohmann::json BuildStatusJson(const std::vector<CheckState>& checks,
     for (json& h : hosts) {
       if (h["name"] == name) return h;
     }
-    hosts.push_back({{"name", name}, {"state", "pending"},
-                     {"checks", json::array()}, {"collectors", json::array()}});
+    auto d = info.host_descriptions.find(name);
+    hosts.push_back({{"name", name},
+                     {"description", d == info.host_descriptions.end() ? "" : d->second},
+                     {"state", "pending"},
+                     {"checks", json::array()},
+                     {"collectors", json::array()}});
     return hosts.back();
   };
   for (const std::string& h : info.hosts) host_entry(h);
@@ -136,6 +169,9 @@ nlohmann::json BuildStatusJson(const std::vector<CheckState>& checks,
     json j = {
         {"name", c.name},
         {"kind", c.kind},
+        {"description", c.description},
+        {"service", c.service},
+        {"reachability", c.reachability},
         {"target", c.target},
         {"port", c.port > 0 ? json(c.port) : json()},
         {"state", !c.has_result ? "pending" : (c.last.success ? "up" : "down")},
@@ -167,6 +203,7 @@ nlohmann::json BuildStatusJson(const std::vector<CheckState>& checks,
         {"recent_failures", FailuresJson(c.recent)},
     };
     if (c.host.empty()) {
+      j["host"] = c.label_host;  // The machine or cluster it watches; "" if none.
       global.push_back(std::move(j));
     } else {
       host_entry(c.host)["collectors"].push_back(std::move(j));

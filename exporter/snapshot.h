@@ -1,11 +1,13 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "exporter/bridge/bridge.h"
+#include "exporter/process_stats.h"
 #include "exporter/scheduler.h"
 
 namespace joelclaw {
@@ -14,20 +16,22 @@ namespace joelclaw {
 struct ExporterInfo {
   std::string version;
   std::string revision;
+  std::string branch;            ///< Git branch the build came from.
+  std::string compiler;          ///< "gcc", "clang" or "appleclang".
+  std::string compiler_version;  ///< "12.2.0".
   std::string config_source;   ///< Path or "<embedded>".
   std::vector<std::string> hosts;  ///< Configured hosts, in config order.
   /// `status.urls` of the config: the other exporters of the network, which
   /// `joelclaw_exporter status` asks too. Published with credentials removed.
   std::vector<std::string> peers;
+  std::map<std::string, std::string> host_descriptions;  ///< Config `description:` by host.
   bool ready = false;
   bool last_reload_successful = true;
   double last_reload_success_time = 0;
   std::string last_reload_error;
   double start_time = 0;       ///< Unix seconds.
   double now = 0;              ///< Unix seconds the snapshot was built.
-  double cpu_seconds = -1;     ///< Process CPU time; < 0 = unknown.
-  double resident_bytes = -1;  ///< Process RSS; < 0 = unknown.
-  double open_fds = -1;
+  ProcessStats process;        ///< The `process_*` families.
   std::optional<BridgeStats> bridge;  ///< Set when the bridge is configured.
 };
 

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <optional>
+#include <set>
 
 #include "exporter/probes/http_probe.h"
+#include "exporter/thresholds.h"
 
 namespace joelclaw {
 namespace {
@@ -70,9 +73,12 @@ std::string Plural(double n, const std::string& one, const std::string& many) {
 
 // ---- States ----------------------------------------------------------------
 
+// Host (and network) states from best to worst. A warning is a real problem
+// that needs no one tonight, so it ranks above a check that has not run yet.
 int HostRank(const std::string& state) {
-  if (state == "degraded") return 2;
   if (state == "healthy") return 0;
+  if (state == "warning") return 2;
+  if (state == "degraded") return 3;
   return 1;  // pending, or a state this client does not know.
 }
 
@@ -83,8 +89,32 @@ std::string WorseHostState(const std::string& a, const std::string& b) {
 // A service's state as the host state it implies.
 std::string HostStateOf(const std::string& service_state) {
   if (service_state == "down") return "degraded";
+  if (service_state == "warning") return "warning";
   if (service_state == "pending") return "pending";
   return "healthy";
+}
+
+// Service states from best to worst, for merging two views of one service.
+int ServiceRank(const std::string& state) {
+  if (state == "idle") return 0;
+  if (state == "up") return 1;
+  if (state == "warning") return 3;
+  if (state == "down") return 4;
+  return 2;  // pending.
+}
+
+std::string WorseServiceState(const std::string& a, const std::string& b) {
+  return ServiceRank(a) >= ServiceRank(b) ? a : b;
+}
+
+// "64 %": a ratio as a whole percentage.
+std::string Percent(double ratio) { return FormatNum(std::round(ratio * 100)) + " %"; }
+
+// "41 GiB used of 64 GiB (64 %)"; base 1024 for memory, 1000 for disks.
+std::string UsedOf(double used, double total, int base) {
+  std::string out = HumanBytes(used, base) + " used of " + HumanBytes(total, base);
+  if (total > 0) out += " (" + Percent(used / total) + ")";
+  return out;
 }
 
 // ---- Building services -------------------------------------------------------
@@ -96,8 +126,9 @@ struct Origin {
 
 json Service(const std::string& name, const std::string& source, const std::string& state,
              const std::string& detail, const Origin& origin) {
-  return {{"name", name},       {"source", source}, {"state", state},   {"port", nullptr},
-          {"detail", detail},   {"reason", ""},     {"message", ""},    {"exporter", origin.exporter}};
+  return {{"name", name},    {"description", ""},          {"source", source}, {"state", state},
+          {"port", nullptr}, {"detail", detail},           {"reason", ""},     {"message", ""},
+          {"service", ""},   {"exporter", origin.exporter}};
 }
 
 std::string Ago(std::optional<double> t, const Origin& origin) {
@@ -111,18 +142,58 @@ void FilesystemEntries(const json& details, const Origin& origin, const std::str
     const std::string mount = Str(fs, "mountpoint");
     auto size = Num(fs, "size_bytes");
     auto avail = Num(fs, "avail_bytes");
-    std::string detail;
-    if (avail) detail = HumanBytes(*avail) + " free";
-    if (avail && size) detail += " of " + HumanBytes(*size);
-    out->push_back(Service(mount, source, "up", detail, origin));
+    std::string state = "up", detail;
+    if (avail && size && *size > 0) {
+      detail = UsedOf(*size - *avail, *size, 1000);
+      if (*avail / *size < thresholds::kFilesystemAvailableWarningRatio) {
+        state = "warning";
+        detail += "; only " + Percent(*avail / *size) + " free";
+      }
+    } else if (avail) {
+      detail = HumanBytes(*avail) + " free";
+    }
+    out->push_back(Service(mount, source, state, detail, origin));
   }
 }
 
+// The row of a launchd job or systemd unit, `name`. For one that should
+// stay up, its restarts follow the detail ("…, 5 restarts; 4 restarts in
+// the last 15m"), and restarting that often makes it a warning.
+json SupervisedRow(const json& entry, const std::string& name, const std::string& source,
+                   std::string state, std::string detail, bool should_stay_up,
+                   const Origin& origin) {
+  if (should_stay_up) {
+    auto restarts = Num(entry, "restarts");
+    if (restarts && *restarts > 0) detail += ", " + Plural(*restarts, "restart", "restarts");
+    auto recent = Num(entry, "recent_restarts");
+    if (recent && *recent >= thresholds::kRestartsWarning) {
+      detail += "; " + Plural(*recent, "restart", "restarts") + " in the last " +
+                HumanAge(thresholds::kRestartWindowSeconds);
+      if (state == "up") state = "warning";
+    }
+  }
+  json row = Service(name, source, state, detail, origin);
+  row["description"] = Str(entry, "description");
+  row["service"] = name;
+  return row;
+}
+
+// How a launchd job reads on the board depends on its kind: only KeepAlive
+// jobs (and jobs of unknown kind, which the alerts treat alike) are meant
+// to be running.
 void LaunchdEntries(const json& details, const Origin& origin, const std::string& source,
                     json* out) {
   for (const json& job : Arr(details, "jobs")) {
+    std::string kind = Str(job, "kind");
+    if (kind.empty()) kind = "unknown";  // An exporter from before job kinds.
+    const bool always_up = kind != "periodic" && kind != "on_demand";
     std::string state, detail;
     auto status = Num(job, "last_exit_status");
+    auto interval = Num(job, "run_interval_seconds");
+    auto last_run = Num(job, "last_run");
+    std::string failed;  // "exit 1", "killed by signal 9", or "".
+    if (status && *status < 0) failed = "killed by signal " + FormatNum(-*status);
+    if (status && *status > 0) failed = "exit " + FormatNum(*status);
     if (!Bool(job, "present")) {
       state = "down";
       detail = "not loaded in launchd";
@@ -130,20 +201,31 @@ void LaunchdEntries(const json& details, const Origin& origin, const std::string
       state = "up";
       detail = "running";
       if (auto pid = Num(job, "pid")) detail += ", pid " + FormatNum(*pid);
-    } else if (status && *status < 0) {
+    } else if (always_up) {
       state = "down";
-      detail = "not running, killed by signal " + FormatNum(-*status);
-    } else if (status && *status != 0) {
+      detail = "not running";
+      if (!failed.empty()) detail += ", " + (status && *status < 0 ? failed : "last " + failed);
+      if (status && *status == 0) detail += ", last exit 0";
+      if (kind == "unknown") detail += " (kind unknown: set launchd domain or kind)";
+    } else if (!failed.empty()) {
       state = "down";
-      detail = "not running, last exit " + FormatNum(*status);
+      detail = "last run failed, " + failed;
+    } else if (kind == "periodic" && interval && *interval > 0 && last_run && origin.generated &&
+               *origin.generated - *last_run > thresholds::kPeriodicMissedRunsWarning * *interval) {
+      state = "warning";
+      detail = "no run seen for " + HumanAge(*origin.generated - *last_run) + ", every " +
+               HumanAge(*interval);
     } else {
-      // A job that ran and exited 0 is how launchd periodic jobs look.
+      // A periodic job between runs, an on-demand job waiting: all is well.
       state = "idle";
-      detail = status ? "not running, last exit 0" : "not running";
+      detail = kind == "periodic" ? "idle" : "waiting";
+      const std::string ago = Ago(last_run, origin);
+      if (kind == "periodic" && !ago.empty()) detail += ", last run " + ago;
+      if (interval && *interval > 0) detail += ", every " + HumanAge(*interval);
+      if (status) detail += ", last exit 0";
     }
-    auto restarts = Num(job, "restarts");
-    if (restarts && *restarts > 0) detail += ", " + Plural(*restarts, "restart", "restarts");
-    out->push_back(Service(Str(job, "label"), source, state, detail, origin));
+    out->push_back(
+        SupervisedRow(job, Str(job, "label"), source, state, detail, always_up, origin));
   }
 }
 
@@ -165,9 +247,7 @@ void SystemdEntries(const json& details, const Origin& origin, const std::string
     } else {
       state = "pending";  // activating, deactivating, reloading.
     }
-    auto restarts = Num(unit, "restarts");
-    if (restarts && *restarts > 0) detail += ", " + Plural(*restarts, "restart", "restarts");
-    out->push_back(Service(Str(unit, "unit"), source, state, detail, origin));
+    out->push_back(SupervisedRow(unit, Str(unit, "unit"), source, state, detail, true, origin));
   }
 }
 
@@ -224,72 +304,168 @@ std::string GenericDetail(const json& details) {
 
 void GpuSummary(const json& details, const Origin& origin, const std::string& source,
                 json* out) {
-  std::string detail;
-  if (Field(details, "gpus").is_array()) {
-    detail = Plural(static_cast<double>(Arr(details, "gpus").size()), "GPU", "GPUs");
+  const json& devices = Arr(details, "devices");
+  std::optional<double> count = Num(details, "gpus");
+  if (!count && Field(details, "gpus").is_array()) {
+    count = static_cast<double>(Arr(details, "gpus").size());
+  }
+  if (!count && !devices.empty()) count = static_cast<double>(devices.size());
+  std::string state = "up", detail;
+  if (count) detail = Plural(*count, "GPU", "GPUs");
+  auto expected = Num(details, "expected_gpus");
+  if (expected && count && *count < *expected) {
+    state = "down";
+    detail = FormatNum(*count) + " of " + Plural(*expected, "expected GPU", "expected GPUs");
   }
   if (auto t = Num(details, "max_temperature_celsius")) {
     detail += (detail.empty() ? "" : ", ") + FormatNum(std::round(*t)) + " °C";
   }
-  if (detail.empty()) detail = GenericDetail(details);
-  out->push_back(Service(source, source, "up", detail, origin));
-}
-
-// Whether a node or workload entry says it is ready: a `ready` boolean, or
-// ready replicas reaching the desired count.
-bool EntryReady(const json& e) {
-  if (Field(e, "ready").is_boolean()) return Bool(e, "ready");
-  auto ready = Num(e, "ready");
-  if (!ready) ready = Num(e, "ready_replicas");
-  auto desired = Num(e, "desired");
-  if (!desired) desired = Num(e, "desired_replicas");
-  if (!desired) desired = Num(e, "replicas");
-  return ready && desired && *ready >= *desired;
-}
-
-std::string EntryName(const json& e) {
-  for (const char* key : {"name", "node"}) {
-    std::string n = Str(e, key);
-    if (!n.empty()) {
-      std::string ns = Str(e, "namespace");
-      return ns.empty() ? n : ns + "/" + n;
+  double used = 0, total = 0;
+  std::vector<std::string> warnings;
+  for (const json& d : devices) {
+    const std::string gpu = "GPU " + (Num(d, "gpu") ? FormatNum(*Num(d, "gpu")) : "?");
+    auto t = Num(d, "temperature_celsius");
+    if (t && *t > thresholds::kGpuTemperatureWarningCelsius) {
+      warnings.push_back(gpu + " at " + FormatNum(std::round(*t)) + " °C");
     }
-  }
-  return "?";
-}
-
-void KubernetesSummary(const json& details, const Origin& origin, const std::string& source,
-                       json* out) {
-  std::string detail;
-  std::vector<std::string> not_ready;
-  for (const char* key : {"nodes", "workloads"}) {
-    if (!Field(details, key).is_array()) continue;
-    size_t ready = 0;
-    for (const json& e : Arr(details, key)) {
-      if (EntryReady(e)) {
-        ++ready;
-      } else {
-        not_ready.push_back(EntryName(e));
+    auto u = Num(d, "memory_used_bytes");
+    auto m = Num(d, "memory_total_bytes");
+    if (u && m && *m > 0) {
+      used += *u;
+      total += *m;
+      if (*u / *m > thresholds::kGpuMemoryUsedWarningRatio) {
+        warnings.push_back(gpu + " memory " + Percent(*u / *m) + " used");
       }
     }
-    detail += (detail.empty() ? "" : ", ") + std::to_string(ready) + "/" +
-              std::to_string(Arr(details, key).size()) + " " + key + " ready";
   }
-  if (detail.empty()) {
+  if (total > 0)
+    detail += (detail.empty() ? "" : ", ") + std::string("memory ") + UsedOf(used, total, 1024);
+  if (!warnings.empty()) {
+    std::string list;
+    for (const std::string& w : warnings) list += (list.empty() ? "" : ", ") + w;
+    detail += "; " + list;
+    if (state == "up") state = "warning";
+  }
+  if (detail.empty()) detail = GenericDetail(details);
+  out->push_back(Service(source, source, state, detail, origin));
+}
+
+// ready/desired of a node or workload entry.
+std::optional<double> EntryNum(const json& e, std::initializer_list<const char*> keys) {
+  for (const char* key : keys) {
+    if (auto v = Num(e, key)) return v;
+  }
+  return std::nullopt;
+}
+
+// One row per node and one per Deployment or StatefulSet, so that a glance
+// at the board shows which one is not ready; not-ready pods are named on
+// their workload's row (a pod "qdrant-0" belongs to "qdrant"), the others
+// on a row of their own.
+void KubernetesEntries(const json& details, const Origin& origin, const std::string& source,
+                       json* out) {
+  if (!Field(details, "nodes").is_array() && !Field(details, "workloads").is_array()) {
     out->push_back(Service(source, source, "up", GenericDetail(details), origin));
     return;
   }
-  std::string names;
-  for (size_t i = 0; i < not_ready.size() && i < 3; ++i) names += (i ? ", " : "") + not_ready[i];
-  if (not_ready.size() > 3) names += ", …";
-  if (!names.empty()) detail += "; not ready: " + names;
-  out->push_back(Service(source, source, not_ready.empty() ? "up" : "down", detail, origin));
+  for (const json& n : Arr(details, "nodes")) {
+    std::string name = Str(n, "name");
+    if (name.empty()) name = Str(n, "node");
+    const bool ready = Bool(n, "ready");
+    std::string state = ready ? "up" : "down";
+    std::string detail = ready ? "node ready" : "node not ready";
+    const std::string talos = Str(n, "talos_version"), kubelet = Str(n, "kubelet_version");
+    if (!talos.empty()) {
+      detail += ", Talos " + talos;
+    } else if (!kubelet.empty()) {
+      detail += ", kubelet " + kubelet;
+    }
+    std::string problems;
+    for (const json& p : Arr(n, "problems")) {
+      if (p.is_string()) problems += (problems.empty() ? "" : ", ") + p.get<std::string>();
+    }
+    if (Bool(n, "unschedulable"))
+      problems += (problems.empty() ? "" : ", ") + std::string("cordoned");
+    if (!problems.empty()) {
+      detail += "; " + problems;
+      if (state == "up") state = "warning";
+    }
+    out->push_back(Service(name.empty() ? "?" : name, source, state, detail, origin));
+  }
+  std::set<std::string> namespaces;
+  for (const json& w : Arr(details, "workloads")) namespaces.insert(Str(w, "namespace"));
+  std::vector<bool> pod_shown(Arr(details, "pods_not_ready").size(), false);
+  auto pod_text = [](const json& pod) {
+    std::string text = Str(pod, "pod");
+    std::string reasons;
+    for (const json& w : Arr(pod, "waiting")) {
+      const std::string r = Str(w, "reason");
+      if (!r.empty() && reasons.find(r) == std::string::npos) {
+        reasons += (reasons.empty() ? "" : ", ") + r;
+      }
+    }
+    if (reasons.empty()) reasons = Str(pod, "phase");
+    if (!reasons.empty()) text += " " + reasons;
+    auto restarts = Num(pod, "restarts");
+    if (restarts && *restarts > 0) text += ", " + Plural(*restarts, "restart", "restarts");
+    return text;
+  };
+  for (const json& w : Arr(details, "workloads")) {
+    const std::string ns = Str(w, "namespace"), name = Str(w, "name");
+    auto ready = EntryNum(w, {"ready", "ready_replicas"});
+    auto desired = EntryNum(w, {"desired", "desired_replicas", "replicas"});
+    std::string state = "up", detail;
+    if (ready && desired) {
+      detail = FormatNum(*ready) + "/" + FormatNum(*desired) + " ready";
+      if (*desired == 0) {
+        state = "idle";
+        detail = "scaled to 0";
+      } else if (*ready <= 0) {
+        state = "down";
+      } else if (*ready < *desired) {
+        state = "warning";
+      }
+    }
+    const json& pods = Arr(details, "pods_not_ready");
+    for (size_t i = 0; i < pods.size(); ++i) {
+      const std::string pod = Str(pods[i], "pod");
+      if (pod_shown[i] || Str(pods[i], "namespace") != ns || pod.rfind(name + "-", 0) != 0) {
+        continue;
+      }
+      pod_shown[i] = true;
+      detail += "; " + pod_text(pods[i]);
+    }
+    json row = Service(namespaces.size() > 1 ? ns + "/" + name : (name.empty() ? "?" : name),
+                       source, state, detail, origin);
+    out->push_back(std::move(row));
+  }
+  std::string others;
+  size_t other_count = 0;
+  const json& pods = Arr(details, "pods_not_ready");
+  for (size_t i = 0; i < pods.size(); ++i) {
+    if (pod_shown[i]) continue;
+    if (++other_count <= 3) {
+      others += (others.empty() ? "" : "; ") + Str(pods[i], "namespace") + "/" + pod_text(pods[i]);
+    }
+  }
+  if (other_count > 3) others += "; …";
+  if (other_count > 0) {
+    out->push_back(Service(
+        "pods", source, "down",
+        Plural(static_cast<double>(other_count), "pod", "pods") + " not ready: " + others, origin));
+  }
 }
 
 void GenericSummary(const json& details, const Origin& origin, const std::string& source,
                     json* out) {
   out->push_back(Service(source, source, "up", GenericDetail(details), origin));
 }
+
+// Where a global collector (one not tied to a host in the exporter's
+// config) appears: in the network-wide group, in the group of the machine
+// it names (a GPU belongs to its machine), or in a group of its own named
+// after the cluster it watches.
+enum class Placement { kNetwork, kOwnHost, kCluster };
 
 // How each known collector appears on the board. List views give one
 // service per entry of their details; summary views give one service named
@@ -298,19 +474,27 @@ struct CollectorView {
   std::string_view collector;
   std::string_view source;
   bool summary;
+  Placement placement;
   void (*expand)(const json& details, const Origin& origin, const std::string& source,
                  json* out);
 };
 
 constexpr CollectorView kViews[] = {
-    {"filesystem", "filesystem", false, FilesystemEntries},
-    {"remote_filesystem", "nas", false, FilesystemEntries},
-    {"launchd", "launchd", false, LaunchdEntries},
-    {"systemd", "systemd", false, SystemdEntries},
-    {"tailscale", "tailscale", false, TailscaleEntries},
-    {"gpu", "gpu", true, GpuSummary},
-    {"kubernetes", "kubernetes", true, KubernetesSummary},
+    {"filesystem", "filesystem", false, Placement::kNetwork, FilesystemEntries},
+    {"remote_filesystem", "nas", false, Placement::kNetwork, FilesystemEntries},
+    {"launchd", "launchd", false, Placement::kNetwork, LaunchdEntries},
+    {"systemd", "systemd", false, Placement::kNetwork, SystemdEntries},
+    {"tailscale", "tailscale", false, Placement::kNetwork, TailscaleEntries},
+    {"gpu", "gpu", true, Placement::kOwnHost, GpuSummary},
+    {"kubernetes", "kubernetes", true, Placement::kCluster, KubernetesEntries},
 };
+
+CollectorView ViewOf(const std::string& name) {
+  for (const CollectorView& v : kViews) {
+    if (v.collector == name) return v;
+  }
+  return {name, name, true, Placement::kNetwork, GenericSummary};
+}
 
 void AddFailures(json& group, const json& item, const std::string& name,
                  const std::string& source, const Origin& origin) {
@@ -329,6 +513,11 @@ void AddFailures(json& group, const json& item, const std::string& name,
   }
 }
 
+void RaiseState(json& group, const std::string& service_state) {
+  group["computed_state"] =
+      WorseHostState(group["computed_state"].get<std::string>(), HostStateOf(service_state));
+}
+
 void AddCheck(json& group, const json& check, const Origin& origin) {
   std::string state = Str(check, "state");
   if (state != "up" && state != "down") state = "pending";
@@ -343,9 +532,11 @@ void AddCheck(json& group, const json& check, const Origin& origin) {
   if (port && *port > 0 && *port < 65536) s["port"] = static_cast<int>(*port);
   s["reason"] = reason;
   s["message"] = message;
+  s["description"] = Str(check, "description");
+  s["service"] = Str(check, "service");
+  s["_check"] = true;  // For MergeServiceRows; removed before the board is returned.
   group["services"].push_back(std::move(s));
-  group["computed_state"] =
-      WorseHostState(group["computed_state"].get<std::string>(), HostStateOf(state));
+  RaiseState(group, state);
   if (state != "up") AddFailures(group, check, name, source, origin);
 }
 
@@ -354,17 +545,21 @@ json Resources(const json& details, const std::string& state, const std::string&
   auto avail = Num(details, "memory_available_bytes");
   auto load1 = Num(details, "load1");
   auto cpus = Num(details, "cpus");
-  std::string summary;
+  std::string summary, res_state = state;
   if (load1) summary = "load " + FormatNum(std::round(*load1 * 100) / 100);
   if (cpus) summary += (summary.empty() ? "" : " on ") + Plural(*cpus, "CPU", "CPUs");
-  if (avail && total) {
+  if (avail && total && *total > 0) {
     // Memory comes in powers of two: a 64 GiB machine should read "64 GiB".
-    summary += (summary.empty() ? "" : ", ") + std::string("memory ") + HumanBytes(*avail, 1024) +
-               " free of " + HumanBytes(*total, 1024);
+    summary += (summary.empty() ? "" : ", ") + std::string("memory ") +
+               UsedOf(*total - *avail, *total, 1024);
+    if (*avail / *total < thresholds::kHostMemoryAvailableWarningRatio && state == "up") {
+      res_state = "warning";
+      summary += "; only " + Percent(*avail / *total) + " available";
+    }
   }
   if (state == "down") summary = "unavailable: " + message;
   if (state == "pending") summary = "not collected yet";
-  return {{"state", state},
+  return {{"state", res_state},
           {"load1", NumField(details, "load1")},
           {"cpus", NumField(details, "cpus")},
           {"memory_total_bytes", NumField(details, "memory_total_bytes")},
@@ -379,17 +574,14 @@ void AddCollector(json& group, const json& collector, const Origin& origin) {
   const std::string state = cstate == "ok" ? "up" : (cstate == "failed" ? "down" : "pending");
   const std::string message = Str(collector, "message");
   const json& details = Field(collector, "details");
-  group["computed_state"] =
-      WorseHostState(group["computed_state"].get<std::string>(), HostStateOf(state));
+  RaiseState(group, state);
   if (name == "host") {
     group["resources"] = Resources(details, state, message);
+    RaiseState(group, group["resources"]["state"].get<std::string>());
     if (state != "up") AddFailures(group, collector, "resources", "host", origin);
     return;
   }
-  CollectorView view = {name, name, true, GenericSummary};
-  for (const CollectorView& v : kViews) {
-    if (v.collector == name) view = v;
-  }
+  const CollectorView view = ViewOf(name);
   const std::string source(view.source);
   json items = json::array();
   view.expand(details, origin, source, &items);
@@ -405,18 +597,22 @@ void AddCollector(json& group, const json& collector, const Origin& origin) {
   for (json& item : items) {
     // An entry that is down (a failed unit, a missing always-on peer) makes
     // the board degraded even while its collector ran fine.
-    group["computed_state"] = WorseHostState(group["computed_state"].get<std::string>(),
-                                             HostStateOf(item["state"].get<std::string>()));
+    RaiseState(group, item["state"].get<std::string>());
     group["services"].push_back(std::move(item));
   }
 }
 
-json& Group(json& hosts, const std::string& name, bool global) {
+// Group kinds, in the order the board lists them.
+constexpr const char* kGroupKinds[] = {"host", "cluster", "network"};
+
+json& Group(json& hosts, const std::string& name, const std::string& kind) {
   for (json& h : hosts) {
-    if (h["name"] == name && h["global"] == global) return h;
+    if (h["name"] == name && h["kind"] == kind) return h;
   }
   hosts.push_back({{"name", name},
-                   {"global", global},
+                   {"description", ""},
+                   {"global", kind != "host"},
+                   {"kind", kind},
                    {"state", "healthy"},
                    {"computed_state", "healthy"},
                    {"exporters", json::array()},
@@ -431,6 +627,59 @@ void NoteExporter(json& group, const std::string& url) {
     if (u == url) return;
   }
   group["exporters"].push_back(url);
+}
+
+// A check that names the launchd job or systemd unit it belongs to
+// (`service:`) and that job's or unit's row become one row, where the
+// check's row was: the check's name, port and description (the job's when
+// the check has none), both sources ("launchd+http"), the worse state, and
+// both details ("running, pid 4188; 14 functionCount").
+void MergeServiceRows(json& group) {
+  json& rows = group["services"];
+  std::vector<bool> drop(rows.size(), false);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string svc = Str(rows[i], "service");
+    if (Bool(rows[i], "_check") || svc.empty()) continue;
+    std::vector<size_t> checks;
+    for (size_t j = 0; j < rows.size(); ++j) {
+      if (!drop[j] && Bool(rows[j], "_check") && Str(rows[j], "service") == svc) {
+        checks.push_back(j);
+      }
+    }
+    if (checks.empty()) continue;
+    const json job = rows[i];
+    json merged = rows[checks[0]];
+    std::string source = Str(job, "source"), state = Str(job, "state"), detail = Str(job, "detail"),
+                reason, message;
+    for (size_t j : checks) {
+      const json& c = rows[j];
+      if (source.find(Str(c, "source")) == std::string::npos) source += "+" + Str(c, "source");
+      state = WorseServiceState(state, Str(c, "state"));
+      std::string d = Str(c, "detail");
+      if (checks.size() > 1) d = Str(c, "name") + ": " + d;
+      if (!d.empty()) detail += (detail.empty() ? "" : "; ") + d;
+      if (reason.empty() && Str(c, "state") == "down") {
+        reason = Str(c, "reason");
+        message = Str(c, "message");
+      }
+      if (j != checks[0]) drop[j] = true;
+    }
+    merged["source"] = source;
+    merged["state"] = state;
+    merged["detail"] = detail;
+    merged["reason"] = reason;
+    merged["message"] = message;
+    if (Str(merged, "description").empty()) merged["description"] = Str(job, "description");
+    rows[checks[0]] = std::move(merged);
+    drop[i] = true;
+  }
+  json kept = json::array();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (drop[i]) continue;
+    rows[i].erase("_check");
+    kept.push_back(std::move(rows[i]));
+  }
+  rows = std::move(kept);
 }
 
 }  // namespace
@@ -485,22 +734,35 @@ json BuildBoard(const std::vector<ExporterStatus>& exporters) {
          {"last_reload_error", Str(info, "last_reload_error")}});
     for (const json& h : Arr(e.document, "hosts")) {
       if (!h.is_object()) continue;
-      json& group = Group(hosts, Str(h, "name"), false);
+      json& group = Group(hosts, Str(h, "name"), "host");
       NoteExporter(group, url);
+      if (group["description"] == "") group["description"] = Str(h, "description");
       std::string reported = Str(h, "state");
-      if (reported != "healthy" && reported != "degraded") reported = "pending";
+      if (reported != "healthy" && reported != "degraded" && reported != "warning") {
+        reported = "pending";
+      }
       group["state"] = WorseHostState(group["state"].get<std::string>(), reported);
       for (const json& c : Arr(h, "checks")) AddCheck(group, c, origin);
       for (const json& c : Arr(h, "collectors")) AddCollector(group, c, origin);
     }
-    if (!Arr(e.document, "collectors").empty()) {
-      json& group = Group(hosts, "network", true);
-      NoteExporter(group, url);
-      for (const json& c : Arr(e.document, "collectors")) AddCollector(group, c, origin);
+    for (const json& c : Arr(e.document, "collectors")) {
+      const std::string host = Str(c, "host");
+      const Placement placement = ViewOf(Str(c, "name")).placement;
+      json* group = nullptr;
+      if (placement == Placement::kOwnHost && !host.empty()) {
+        group = &Group(hosts, host, "host");
+      } else if (placement == Placement::kCluster) {
+        group = &Group(hosts, host.empty() ? "cluster" : host, "cluster");
+      } else {
+        group = &Group(hosts, "network", "network");
+      }
+      NoteExporter(*group, url);
+      AddCollector(*group, c, origin);
     }
   }
   std::string overall = hosts.empty() ? "pending" : "healthy";
   for (json& h : hosts) {
+    MergeServiceRows(h);  // A merged row is as bad as its worse half: no change of state.
     // The exporter's own verdict stands; what it reported for each check and
     // collector can only make it worse (it is the same rule).
     h["state"] = WorseHostState(h["state"].get<std::string>(),
@@ -508,9 +770,16 @@ json BuildBoard(const std::vector<ExporterStatus>& exporters) {
     h.erase("computed_state");
     overall = WorseHostState(overall, h["state"].get<std::string>());
   }
-  // The network group goes last: hosts first, as configured.
-  std::stable_partition(hosts.begin(), hosts.end(),
-                        [](const json& h) { return !h["global"].get<bool>(); });
+  // Machines first, as configured, then clusters, then the network.
+  std::stable_sort(hosts.begin(), hosts.end(), [](const json& a, const json& b) {
+    auto rank = [](const json& h) {
+      for (size_t i = 0; i < std::size(kGroupKinds); ++i) {
+        if (h["kind"] == kGroupKinds[i]) return i;
+      }
+      return std::size(kGroupKinds);
+    };
+    return rank(a) < rank(b);
+  });
   return {{"schema_version", 1},
           {"state", unreachable ? "unreachable" : overall},
           {"exporters", out_exporters},
@@ -617,6 +886,7 @@ class TextWriter {
     };
     static constexpr M kMarks[] = {{"up", "ok  ", "✔", kGreen},
                                    {"down", "DOWN", "✖", kRed},
+                                   {"warning", "WARN", "▲", kYellow},
                                    {"pending", "wait", "…", kYellow},
                                    {"idle", "idle", "○", kDim}};
     for (const M& m : kMarks) {
@@ -629,6 +899,7 @@ class TextWriter {
   std::string StateWord(const std::string& state) const {
     if (state == "healthy") return Paint(kGreen, "healthy");
     if (state == "degraded") return Paint(kRed, style_.color ? "degraded" : "DEGRADED");
+    if (state == "warning") return Paint(kYellow, style_.color ? "warning" : "WARNING");
     if (state == "unreachable") return Paint(kRed, style_.color ? "unreachable" : "UNREACHABLE");
     return Paint(kYellow, "pending");
   }
@@ -645,16 +916,17 @@ std::string RenderBoardText(const json& board, const TextStyle& style) {
   const json& hosts = Arr(board, "hosts");
   const json& exporters = Arr(board, "exporters");
 
-  size_t host_count = 0, degraded = 0, unreachable = 0;
+  size_t host_count = 0, degraded = 0, warning = 0, unreachable = 0;
   for (const json& h : hosts) {
     if (Bool(h, "global")) continue;
     ++host_count;
     degraded += Str(h, "state") == "degraded";
+    warning += Str(h, "state") == "warning";
   }
   for (const json& e : exporters) unreachable += !Bool(e, "reachable");
   out += w.Paint(kBold, "joelclaw network:") + " " + w.StateWord(Str(board, "state")) + " (" +
          Plural(static_cast<double>(host_count), "host", "hosts") + ", " +
-         std::to_string(degraded) + " degraded; " +
+         std::to_string(degraded) + " degraded, " + std::to_string(warning) + " warning; " +
          Plural(static_cast<double>(exporters.size()), "exporter", "exporters") + ", " +
          std::to_string(unreachable) + " unreachable)\n";
 
@@ -676,21 +948,31 @@ std::string RenderBoardText(const json& board, const TextStyle& style) {
     out += "  " + w.Mark("up") + " exporter " + url + "  " + about + "\n";
   }
 
+  // "caddy — TLS proxy": a service's name and what it is.
+  auto service_name = [](const json& s) {
+    const std::string d = Clean(Str(s, "description"));
+    return Clean(Str(s, "name")) + (d.empty() ? "" : " — " + d);
+  };
   // One set of column widths for the whole board, so hosts line up.
   size_t name_w = 0, source_w = 0, port_w = 0;
   for (const json& h : hosts) {
     for (const json& s : Arr(h, "services")) {
-      name_w = std::max(name_w, Width(Clean(Str(s, "name"))));
+      name_w = std::max(name_w, Width(service_name(s)));
       source_w = std::max(source_w, Width(Clean(Str(s, "source"))));
       if (auto p = Num(s, "port")) port_w = std::max(port_w, FormatNum(*p).size());
     }
   }
   for (const json& h : hosts) {
-    out += "\n" + w.Paint(kBold, Clean(Str(h, "name"))) + (Bool(h, "global") ? " (network-wide)" : "") +
+    const std::string kind = Str(h, "kind"), description = Clean(Str(h, "description"));
+    out += "\n" + w.Paint(kBold, Clean(Str(h, "name"))) +
+           (description.empty() ? "" : " — " + description) +
+           (kind == "network"   ? " (network-wide)"
+            : kind == "cluster" ? " (Kubernetes cluster)"
+                                : "") +
            "  " + w.StateWord(Str(h, "state")) + "\n";
     for (const json& s : Arr(h, "services")) {
       auto port = Num(s, "port");
-      std::string line = "  " + w.Mark(Str(s, "state")) + " " + Pad(Clean(Str(s, "name")), name_w) +
+      std::string line = "  " + w.Mark(Str(s, "state")) + " " + Pad(service_name(s), name_w) +
                          "  " + Pad(Clean(Str(s, "source")), source_w);
       if (port_w > 0) {
         const std::string p = port ? FormatNum(*port) : "";

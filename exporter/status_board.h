@@ -23,22 +23,27 @@ bool IsStatusDocument(const nlohmann::json& document, std::string* error);
 /// `joelclaw_exporter status --json` document (docs/status-json.md), which
 /// the text and HTML renderings are made from. Hosts are grouped by name
 /// across exporters, collectors become services with a short detail
-/// ("57 TB free of 64 TB", "2 GPUs, 41 °C"), and recent failures are listed
-/// for everything not up. Collectors not tied to a host form the group
-/// named "network" with `global` true. Every field of the input is treated
-/// as untrusted: wrong types read as absent. Times are relative to each
-/// exporter's `generated_at`, so the result depends only on the input.
-/// Pure; thread-safe.
+/// ("412 GB used of 995 GB (41 %)", "2 GPUs, 41 °C"), a check that names
+/// its launchd job or systemd unit (`service`) shares that job's row, and
+/// recent failures are listed for everything not up. Services and hosts
+/// cross the thresholds of exporter/thresholds.h into `warning`. The GPU
+/// collector joins the group of the machine it names, the Kubernetes
+/// collector forms a group named after its cluster (one row per node and
+/// per workload), and other collectors not tied to a host form the group
+/// named "network"; those two have `global` true. Every field of the input
+/// is treated as untrusted: wrong types read as absent. Times are relative
+/// to each exporter's `generated_at`, so the result depends only on the
+/// input. Pure; thread-safe.
 nlohmann::json BuildBoard(const std::vector<ExporterStatus>& exporters);
 
-/// The process exit code for a board: 0 healthy, 1 degraded or pending,
-/// 2 when an exporter is unreachable. Pure.
+/// The process exit code for a board: 0 healthy, 1 warning, degraded or
+/// pending, 2 when an exporter is unreachable. Pure.
 int BoardExitCode(const nlohmann::json& board);
 
 /// How RenderBoardText writes states.
 struct TextStyle {
   bool color = false;    ///< ANSI colours and bold.
-  bool symbols = false;  ///< ✔ ✖ … ○ instead of ok/DOWN/wait/idle.
+  bool symbols = false;  ///< ✔ ✖ ▲ … ○ instead of ok/DOWN/WARN/wait/idle.
 };
 
 /// The human rendering of a board (from BuildBoard), grouped by host with

@@ -23,7 +23,7 @@ constexpr char kStatusUsage[] =
     "\n"
     "Reads GET /api/v1/status from one or more exporters, and from the exporters\n"
     "they list as their peers (their config's status.urls), and prints the network\n"
-    "grouped by host. Exit code: 0 healthy, 1 degraded, warning or pending, 2 an\n"
+    "grouped by host. Exit code: 0 healthy, 1 warning, degraded or pending, 2 an\n"
     "exporter unreachable, 3 bad usage.\n"
     "\n"
     "  --url URL           an exporter (repeatable; user:password@ for basic auth);\n"

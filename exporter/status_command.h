@@ -56,7 +56,7 @@ std::vector<ExporterStatus> FetchWithPeers(const std::vector<std::string>& urls,
                                            Duration timeout);
 
 /// `joelclaw_exporter status …`: returns the exit code (0 healthy,
-/// 1 degraded or pending, 2 an exporter unreachable, 3 bad usage).
+/// 1 warning, degraded or pending, 2 an exporter unreachable, 3 bad usage).
 int RunStatusCommand(const std::vector<std::string>& args);
 
 }  // namespace joelclaw

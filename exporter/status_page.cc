@@ -19,7 +19,8 @@ std::string S(const json& j, const char* key) {
 
 // States become CSS classes; only the known ones do.
 std::string StateClass(const std::string& state) {
-  for (const char* known : {"up", "down", "pending", "idle", "healthy", "degraded", "unreachable"}) {
+  for (const char* known :
+       {"up", "down", "warning", "pending", "idle", "healthy", "degraded", "unreachable"}) {
     if (state == known) return state;
   }
   return "pending";
@@ -28,6 +29,7 @@ std::string StateClass(const std::string& state) {
 std::string Mark(const std::string& state) {
   if (state == "up") return "✔";
   if (state == "down") return "✖";
+  if (state == "warning") return "▲";
   if (state == "idle") return "○";
   return "…";
 }
@@ -49,9 +51,9 @@ constexpr char kHead[] = R"(<!doctype html>
 <noscript><meta http-equiv="refresh" content="10"></noscript>
 <style>
 :root{color-scheme:light dark;--bg:#f6f7f9;--card:#fff;--fg:#1d2127;--muted:#667085;--line:#e4e7ec;
---up:#12803a;--down:#c8102e;--pending:#b26b00;--idle:#8a94a6}
+--up:#12803a;--down:#c8102e;--warning:#a86b00;--pending:#b26b00;--idle:#8a94a6}
 @media (prefers-color-scheme:dark){:root{--bg:#0f1216;--card:#171b21;--fg:#e6e8eb;--muted:#98a2b3;
---line:#2a3039;--up:#3ccf6e;--down:#ff5c6c;--pending:#f0a830;--idle:#7d8799}}
+--line:#2a3039;--up:#3ccf6e;--down:#ff5c6c;--warning:#f5c542;--pending:#f0a830;--idle:#7d8799}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 header{display:flex;align-items:center;gap:.6em;flex-wrap:wrap;padding:14px 14px 4px}
@@ -60,20 +62,27 @@ main{padding:6px 10px;display:grid;gap:10px;grid-template-columns:repeat(auto-fi
 @media (max-width:420px){main{grid-template-columns:1fr}}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 12px;min-width:0}
 section.degraded,section.unreachable{border-color:var(--down)}
+section.warning{border-color:var(--warning)}
 h2{font-size:1.05em;margin:0 0 6px;display:flex;align-items:center;gap:.5em}
 .pill{font-size:.78em;font-weight:600;padding:1px 8px;border-radius:99px;color:#fff;background:var(--pending)}
 .pill.healthy{background:var(--up)}.pill.degraded,.pill.unreachable{background:var(--down)}
+.pill.warning{background:var(--warning)}
+h2 .about{font-weight:400;color:var(--muted);font-size:.85em}
+.desc{font-weight:400;color:var(--muted)}
 ul{list-style:none;margin:0;padding:0}
 li.svc{display:grid;grid-template-columns:1.4em 1fr auto;column-gap:.4em;padding:5px 0;border-top:1px solid var(--line)}
 li.svc:first-child{border-top:0}
 .mark{font-weight:700;text-align:center}
-.up .mark{color:var(--up)}.down .mark{color:var(--down)}.pending .mark{color:var(--pending)}.idle .mark{color:var(--idle)}
+.up .mark{color:var(--up)}.down .mark{color:var(--down)}.warning .mark{color:var(--warning)}
+.pending .mark{color:var(--pending)}.idle .mark{color:var(--idle)}
 .name{font-weight:600;overflow-wrap:anywhere}
 .meta{color:var(--muted);font-size:.85em;white-space:nowrap}
 .detail{grid-column:2/4;color:var(--muted);font-size:.9em;overflow-wrap:anywhere}
 .down .detail{color:var(--down)}
+.warning .detail{color:var(--warning)}
 .res{margin:6px 0 0;font-size:.9em;color:var(--muted)}
 .res.down{color:var(--down)}
+.res.warning{color:var(--warning)}
 details{margin-top:6px;font-size:.88em}
 summary{cursor:pointer;color:var(--down);font-weight:600}
 .failures li{padding:3px 0;overflow-wrap:anywhere}
@@ -131,7 +140,11 @@ std::string ServiceItem(const json& s) {
   if (s.contains("port") && s["port"].is_number()) meta += ":" + std::to_string(s["port"].get<int>());
   std::string out = "<li class=\"svc " + state + "\" data-state=\"" + state + "\">";
   out += "<span class=\"mark\" title=\"" + state + "\">" + Mark(state) + "</span>";
-  out += "<span class=\"name\">" + HtmlEscape(S(s, "name")) + "</span>";
+  const std::string description = S(s, "description");
+  out += "<span class=\"name\">" + HtmlEscape(S(s, "name")) +
+         (description.empty() ? ""
+                              : "<span class=\"desc\"> — " + HtmlEscape(description) + "</span>") +
+         "</span>";
   out += "<span class=\"meta\">" + meta + "</span>";
   const std::string detail = S(s, "detail");
   if (!detail.empty()) out += "<span class=\"detail\">" + HtmlEscape(detail) + "</span>";
@@ -140,11 +153,15 @@ std::string ServiceItem(const json& s) {
 
 std::string HostSection(const json& h) {
   const std::string state = StateClass(S(h, "state"));
-  const bool global = h.value("global", false);
-  std::string out = "<section class=\"host " + state + "\" data-host=\"" +
-                    HtmlEscape(S(h, "name")) + "\">\n<h2>" + HtmlEscape(S(h, "name")) +
-                    (global ? " <small>(network-wide)</small>" : "") + " " + Pill(state) +
-                    "</h2>\n<ul class=\"services\">\n";
+  const std::string kind = S(h, "kind"), description = S(h, "description");
+  const bool network = kind == "network" || (kind.empty() && h.value("global", false));
+  std::string out =
+      "<section class=\"host " + state + "\" data-host=\"" + HtmlEscape(S(h, "name")) +
+      "\">\n<h2>" + HtmlEscape(S(h, "name")) +
+      (description.empty() ? "" : " <span class=\"about\">" + HtmlEscape(description) + "</span>") +
+      (network ? " <small>(network-wide)</small>" : "") +
+      (kind == "cluster" ? " <small>(Kubernetes cluster)</small>" : "") + " " + Pill(state) +
+      "</h2>\n<ul class=\"services\">\n";
   for (const json& s : h.value("services", json::array())) out += ServiceItem(s);
   out += "</ul>\n";
   const json res = h.value("resources", json());
@@ -189,7 +206,7 @@ std::string HtmlEscape(std::string_view text) {
   return out;
 }
 
-std::string RenderStatusPage(const json& board) {
+std::string RenderStatusPage(const json& board, std::string_view metrics_path) {
   const std::string overall = S(board, "state");
   std::string out = kHead;
   out += "<title>joelclaw: " + HtmlEscape(overall) + "</title>\n</head>\n<body>\n";
@@ -220,20 +237,22 @@ std::string RenderStatusPage(const json& board) {
   if (hosts.empty()) out += "<section><p>Nothing is configured or nothing has reported yet.</p></section>\n";
   out += "</main>\n<footer><span id=\"about\">" + about +
          "</span><br><span id=\"live\">auto-refresh needs JavaScript; reloading every 10 s</span>"
-         " · <a href=\"/metrics\">/metrics</a> · <a href=\"/api/v1/status\">/api/v1/status</a>"
+         " · <a href=\"" + HtmlEscape(metrics_path) + "\">" + HtmlEscape(metrics_path) +
+         "</a> · <a href=\"/api/v1/status\">/api/v1/status</a>"
          " · <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></footer>\n";
   out += kScript;
   out += "</body>\n</html>\n";
   return out;
 }
 
-std::string RenderStatusPageForDocument(const std::string& status_json) {
+std::string RenderStatusPageForDocument(const std::string& status_json,
+                                        std::string_view metrics_path) {
   ExporterStatus self;
   self.url = "this exporter";
   self.document = json::parse(status_json, nullptr, /*allow_exceptions=*/false);
   self.reachable = !self.document.is_discarded();
   if (!self.reachable) self.error = "its status document could not be read";
-  return RenderStatusPage(BuildBoard({self}));
+  return RenderStatusPage(BuildBoard({self}), metrics_path);
 }
 
 std::vector<std::pair<std::string, std::string>> StatusPageHeaders() {

@@ -60,4 +60,16 @@ std::string QuotedExcerpt(std::string_view s, size_t max_bytes) {
   return "'" + Excerpt(s, max_bytes) + "'";
 }
 
+std::vector<std::string_view> NonEmptyLines(std::string_view s) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find('\n', start);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > start) lines.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
 }  // namespace joelclaw

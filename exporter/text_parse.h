@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace joelclaw {
 
@@ -13,6 +14,10 @@ bool ParseSignedLong(std::string_view s, long* out);
 
 /// `s` without leading and trailing ASCII whitespace (" \t\r\n\f\v"). Pure.
 std::string_view TrimBlanks(std::string_view s);
+
+/// The lines of `s` (split at '\n'), empty ones left out: one entry per
+/// problem of a multi-line error message. Views into `s`. Pure.
+std::vector<std::string_view> NonEmptyLines(std::string_view s);
 
 /// `s` with A-Z turned into a-z (HTTP header names). Pure.
 std::string AsciiLower(std::string s);

@@ -10,6 +10,8 @@
 #   JOELCLAW_DOCDIR         documentation directory, likewise (optional: share/doc/joelclaw_exporter)
 #   JOELCLAW_CONFIG_FILE    the --config.file the service passes
 #   JOELCLAW_LOG_DIR        launchd log directory; empty: <prefix>/var/log
+#   JOELCLAW_LOG_OWNER      user owning the launchd log after rotation; empty: the
+#                           user who ran `sudo cmake --install` ($SUDO_USER), else $USER
 #   CMAKE_INSTALL_PREFIX    the prefix (set by cmake --install)
 foreach(var JOELCLAW_SOURCE_DIR JOELCLAW_OUT_DIR JOELCLAW_SERVICE_FILES JOELCLAW_BINDIR
             JOELCLAW_CONFIG_FILE CMAKE_INSTALL_PREFIX)
@@ -34,6 +36,17 @@ endif()
 if(NOT JOELCLAW_LOG_DIR)
   set(JOELCLAW_LOG_DIR "${CMAKE_INSTALL_PREFIX}/var/log")
 endif()
+# The agent runs as its user, who must be able to write the fresh log file
+# newsyslog creates (as root:admin unless told otherwise).
+if(NOT JOELCLAW_LOG_OWNER)
+  if(NOT "$ENV{SUDO_USER}" STREQUAL "")
+    set(JOELCLAW_LOG_OWNER "$ENV{SUDO_USER}")
+  elseif(NOT "$ENV{USER}" STREQUAL "")
+    set(JOELCLAW_LOG_OWNER "$ENV{USER}")
+  else()
+    set(JOELCLAW_LOG_OWNER "root")
+  endif()
+endif()
 
 if(JOELCLAW_SERVICE_FILES STREQUAL "systemd")
   configure_file("${JOELCLAW_SOURCE_DIR}/packaging/systemd/joelclaw-exporter.service.in"
@@ -41,6 +54,8 @@ if(JOELCLAW_SERVICE_FILES STREQUAL "systemd")
 elseif(JOELCLAW_SERVICE_FILES STREQUAL "launchd")
   configure_file("${JOELCLAW_SOURCE_DIR}/packaging/launchd/com.joelclaw.exporter.plist.in"
                  "${JOELCLAW_OUT_DIR}/com.joelclaw.exporter.plist" @ONLY)
+  configure_file("${JOELCLAW_SOURCE_DIR}/packaging/launchd/joelclaw-exporter.newsyslog.conf.in"
+                 "${JOELCLAW_OUT_DIR}/joelclaw-exporter.conf" @ONLY)
 elseif(NOT JOELCLAW_SERVICE_FILES STREQUAL "none")
   message(FATAL_ERROR "JOELCLAW_SERVICE_FILES must be launchd, systemd or none, "
                       "not '${JOELCLAW_SERVICE_FILES}'")

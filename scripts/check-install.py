@@ -10,11 +10,13 @@ Installs the build into a fresh temporary prefix and checks the tree:
 - the service definition of the build (JOELCLAW_SERVICE_FILES): the systemd
   unit starts the installed binary with --config.file, carries the hardening
   docs/install.md promises, and `systemd-analyze verify` accepts it without a
-  word; the launchd plist loads with plistlib and has the keys launchd needs;
+  word; the launchd plist loads with plistlib and has the keys launchd needs,
+  and the newsyslog.d entry rotates exactly the plist's log file, as a user
+  the agent can write as, without a signal and without a turnover line;
 - nothing else is installed.
-The launchd plist is checked on every platform: on Linux it is written with
-packaging/configure-service-files.cmake into a temporary folder, as the
-install step would on macOS. A missing program (cmake, systemd-analyze) fails.
+The launchd plist and its newsyslog entry are checked on every platform: on
+Linux they are written with packaging/configure-service-files.cmake into a
+temporary folder, as the install step would on macOS. A missing program (cmake, systemd-analyze) fails.
 """
 
 import configparser
@@ -121,6 +123,41 @@ def check_plist(path, binary, config):
             fail(f"{path}: {key} must be an absolute path")
 
 
+def check_newsyslog(path, plist_path):
+    """newsyslog.conf(5): logfile [owner:group] mode count size when flags."""
+    try:
+        text = path.read_text()
+        with open(plist_path, "rb") as f:
+            plist = plistlib.load(f)
+    except Exception as e:  # a missing file or a bad plist, reported once
+        fail(f"{path}: cannot check against {plist_path}: {e}")
+        return
+    entries = [line.split("#", 1)[0].split() for line in text.splitlines()]
+    entries = [e for e in entries if e]
+    if len(entries) != 1:
+        fail(f"{path}: expected exactly one entry, found {len(entries)}")
+        return
+    fields = entries[0]
+    if len(fields) != 7:
+        fail(f"{path}: expected 7 fields (logfile owner:group mode count size when flags): {fields}")
+        return
+    logfile, owner_group, mode, count, size, when, flags = fields
+    if logfile != plist.get("StandardErrorPath") or logfile != plist.get("StandardOutPath"):
+        fail(f"{path}: rotates {logfile}, the plist logs to {plist.get('StandardErrorPath')}")
+    owner = owner_group.split(":")[0] if ":" in owner_group else ""
+    if not owner:
+        fail(f"{path}: owner:group must name the agent's user (newsyslog makes the new log "
+             f"root's otherwise): {owner_group!r}")
+    if mode != "644" or not count.isdigit() or int(count) < 1:
+        fail(f"{path}: mode 644 and a count of at least 1 expected: {mode} {count}")
+    if not size.isdigit() or int(size) < 1024 or when != "*":
+        fail(f"{path}: rotate by size (KB, at least 1024) with when '*': {size} {when}")
+    for flag, why in (("N", "no signal: SIGHUP would reload the config"),
+                      ("B", "no turnover line in the logfmt/JSON stream")):
+        if flag not in flags:
+            fail(f"{path}: flags must include {flag} ({why}): {flags}")
+
+
 def configure_plist(values, prefix, out):
     """The plist as the install step writes it on macOS, for this prefix."""
     proc = run(["cmake", f"-DJOELCLAW_SOURCE_DIR={ROOT}", f"-DJOELCLAW_OUT_DIR={out}",
@@ -128,6 +165,7 @@ def configure_plist(values, prefix, out):
                 f"-DJOELCLAW_BINDIR={values.get('CMAKE_INSTALL_BINDIR', 'bin')}",
                 f"-DJOELCLAW_CONFIG_FILE={values['JOELCLAW_CONFIG_FILE']}",
                 f"-DJOELCLAW_LOG_DIR={values.get('JOELCLAW_LAUNCHD_LOG_DIR', '')}",
+                f"-DJOELCLAW_LOG_OWNER={values.get('JOELCLAW_LAUNCHD_LOG_OWNER', '')}",
                 f"-DCMAKE_INSTALL_PREFIX={prefix}",
                 "-P", str(ROOT / "packaging" / "configure-service-files.cmake")])
     if proc is not None and proc.returncode != 0:
@@ -180,12 +218,18 @@ def main(argv):
             plist_dir = pathlib.Path(values.get("JOELCLAW_LAUNCHD_DIR", ""))
             plist = (plist_dir if plist_dir.is_absolute() else prefix / plist_dir) / \
                 "com.joelclaw.exporter.plist"
-            expected.add(plist)
+            conf_dir = pathlib.Path(values.get("JOELCLAW_NEWSYSLOG_DIR", ""))
+            conf = (conf_dir if conf_dir.is_absolute() else prefix / conf_dir) / \
+                "joelclaw-exporter.conf"
+            expected |= {plist, conf}
             check_plist(plist, binary, config)
+            check_newsyslog(conf, plist)
         if service != "launchd":
             out = pathlib.Path(tmp) / "launchd"
             out.mkdir()
-            check_plist(configure_plist(values, prefix, out), binary, config)
+            plist = configure_plist(values, prefix, out)
+            check_plist(plist, binary, config)
+            check_newsyslog(out / "joelclaw-exporter.conf", plist)
         installed = {p for p in prefix.rglob("*") if p.is_file()}
         for extra in sorted(installed - expected):
             fail(f"{extra.relative_to(prefix)} is installed but not expected (update this check)")

@@ -8,12 +8,14 @@
 
 #include <chrono>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "exporter/version.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/support/test_util.h"
 
 extern char** environ;
@@ -49,6 +51,60 @@ TEST(CliFlagsTest, DefaultsWithNoFlags) {
   EXPECT_EQ(p.flags.log_level, "info");
   EXPECT_FALSE(p.flags.config_check);
   EXPECT_EQ(p.flags.max_workers, 256);
+  EXPECT_EQ(p.flags.log_format, "logfmt");
+  EXPECT_EQ(p.flags.telemetry_path, "/metrics");
+}
+
+TEST(CliFlagsTest, LogFormatAndTelemetryPath) {
+  Parsed p = Parse({"--log.format=json", "--web.telemetry-path", "/prom/metrics"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.flags.log_format, "json");
+  EXPECT_EQ(p.flags.telemetry_path, "/prom/metrics");
+  p = Parse({"--log.format=text"});
+  EXPECT_FALSE(p.ok);
+  EXPECT_EQ(p.error, "--log.format must be logfmt or json");
+  for (const char* bad : {"metrics", "", "/a b", "/m?x=1"}) {
+    SCOPED_TRACE(bad);
+    p = Parse({std::string("--web.telemetry-path=") + bad});
+    EXPECT_FALSE(p.ok);
+    EXPECT_EQ(p.error, std::string("--web.telemetry-path must be an absolute URL path such as "
+                                   "/metrics, not '") + bad + "'");
+  }
+  for (const char* taken : {"/", "/-/healthy", "/api/v1/status", "/alertmanager"}) {
+    SCOPED_TRACE(taken);
+    p = Parse({std::string("--web.telemetry-path=") + taken});
+    EXPECT_FALSE(p.ok);
+    EXPECT_EQ(p.error, std::string("--web.telemetry-path ") + taken +
+                           " is taken by another endpoint of the exporter");
+  }
+}
+
+TEST(CliFlagsTest, ListenAddressSyntaxIsCheckedWithTheFlags) {
+  for (const char* good : {":10042", "127.0.0.1:0", "0.0.0.0:65535", "[::1]:10042", "[::]:1",
+                           "panda.example.ts.net:10042", "localhost:9"}) {
+    EXPECT_TRUE(CheckListenAddress(good).ok()) << good << ": " << CheckListenAddress(good).message();
+    EXPECT_TRUE(Parse({std::string("--web.listen-address=") + good}).ok) << good;
+  }
+  const std::pair<const char*, const char*> bad[] = {
+      {"10042", "has no port; use HOST:PORT or :PORT"},
+      {"", "has no port; use HOST:PORT or :PORT"},
+      {":", "has an invalid port '' (want 0-65535)"},
+      {":http", "has an invalid port 'http' (want 0-65535)"},
+      {"127.0.0.1:65536", "has an invalid port '65536' (want 0-65535)"},
+      {"127.0.0.1:-1", "has an invalid port '-1' (want 0-65535)"},
+      {"::1:10042", "has an IPv6 host without brackets; use [::1]:PORT"},
+      {"[::1]10042", "must be [IPv6]:PORT when it starts with '['"},
+      {"[]:10042", "has no IPv6 address between the brackets"},
+      {"my host:10042", "has an invalid host 'my host'"},
+      {"http://127.0.0.1:10042", "is a URL; use HOST:PORT or :PORT"},
+      {"127.0.0.1/24:10042", "has an invalid host '127.0.0.1/24'"},
+  };
+  for (const auto& [address, why] : bad) {
+    SCOPED_TRACE(address);
+    Parsed p = Parse({std::string("--web.listen-address=") + address});
+    EXPECT_FALSE(p.ok);
+    EXPECT_EQ(p.error, std::string("--web.listen-address '") + address + "' " + why);
+  }
 }
 
 TEST(CliFlagsTest, EqualsForm) {
@@ -98,7 +154,8 @@ TEST(CliFlagsTest, UnknownFlagIsNamed) {
 
 TEST(CliFlagsTest, MissingValueIsNamed) {
   for (const char* flag : {"--config.file", "--web.listen-address", "--web.config.file",
-                           "--log.level", "--checks.max-concurrency"}) {
+                           "--log.level", "--log.format", "--web.telemetry-path",
+                           "--checks.max-concurrency"}) {
     SCOPED_TRACE(flag);
     Parsed p = Parse({"--config.check", flag});
     EXPECT_FALSE(p.ok);
@@ -241,6 +298,84 @@ TEST(CliBinaryTest, BadFlagExitsTwoWithUsage) {
             0u)
       << r.err;
   EXPECT_NE(r.err.find("usage: joelclaw_exporter"), std::string::npos);
+}
+
+// Three problems in three units of the file: all three, one a line, in
+// file order.
+TEST(CliBinaryTest, ConfigCheckReportsEveryProblemWithItsLine) {
+  TempDir dir;
+  const std::string path = dir.File("three.yaml");
+  testing::WriteFileOrDie(path,
+                          "defaults: {interval: 30, timeout: 5s}\n"
+                          "hosts:\n"
+                          "  panda:\n"
+                          "    checks:\n"
+                          "      - {name: redis, redis: {address: \"127.0.0.1\"}}\n"
+                          "      - {name: ssh, ssh: {address: \"127.0.0.1:22\"}}\n"
+                          "    filesystems: [relative]\n");
+  RunOutput r = RunExporter({"--config.check", "--config.file=" + path});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            path + ":1: defaults: interval: invalid duration '30': missing unit (use ms, s, m, h, "
+                   "d or w)\n" +
+                path + ":5: check 'redis': redis: address '127.0.0.1' has no port (want "
+                       "host:port)\n" +
+                path + ":7: host 'panda': filesystem 'relative' is not an absolute path\n");
+}
+
+TEST(CliBinaryTest, ConfigCheckReportsConfigAndWebConfigProblemsTogether) {
+  TempDir dir;
+  const std::string config = dir.File("bad.yaml"), web = dir.File("web.yml");
+  testing::WriteFileOrDie(config, "hostz: {}\n");
+  testing::WriteFileOrDie(web, "basic_auth_users:\n  joel: not-a-bcrypt-hash\n");
+  RunOutput r = RunExporter({"--config.check", "--config.file=" + config, "--web.config.file=" + web});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind(config + ":1: unknown top-level key 'hostz'", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("\n" + web + ":2: "), std::string::npos) << r.err;
+}
+
+// Usage problems come before the config: a missing config file would exit
+// 1, a bad flag exits 2 without reading it.
+TEST(CliBinaryTest, BadListenAddressIsUsageErrorBeforeTheConfigLoads) {
+  RunOutput r = RunExporter({"--config.file=/nonexistent/joelclaw.yaml",
+                             "--web.listen-address=localhost"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("joelclaw_exporter: --web.listen-address 'localhost' has no port; use "
+                        "HOST:PORT or :PORT\n\nusage: joelclaw_exporter",
+                        0),
+            0u)
+      << r.err;
+  EXPECT_EQ(r.err.find("nonexistent"), std::string::npos) << r.err;
+}
+
+// A config that fails at startup: each problem once, as a log line in the
+// chosen format, exit 1.
+TEST(CliBinaryTest, StartupErrorsAreLoggedOnceEachInTheLogFormat) {
+  TempDir dir;
+  const std::string path = dir.File("bad.yaml");
+  testing::WriteFileOrDie(path, "hostz: {}\nhosts: {panda: {resources: 3}}\n");
+  RunOutput r = RunExporter({"--config.file=" + path, "--log.format=json",
+                             "--web.listen-address=127.0.0.1:0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(r.err);
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << "not JSON: " << line;
+    lines.push_back(j);
+  }
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  for (const nlohmann::json& j : lines) {
+    EXPECT_EQ(j["level"], "error");
+    EXPECT_EQ(j["msg"], "cannot start the exporter");
+    EXPECT_TRUE(j.contains("ts"));
+  }
+  EXPECT_EQ(lines[0]["err"].get<std::string>().rfind(path + ":1: unknown top-level key 'hostz'", 0),
+            0u);
+  EXPECT_EQ(lines[1]["err"], path + ":2: host 'panda': resources must be true or false, not '3'");
 }
 
 TEST(CliBinaryTest, VersionSubcommand) {

@@ -1,10 +1,14 @@
 #include "exporter/config.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "exporter/config_node.h"
 #include "exporter/registry.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_util.h"
@@ -21,7 +25,8 @@ using testing::TestData;
 // invalid-NAME.yaml.err holding the exact error sentence, with the literal
 // "FILE" standing for the path the file was loaded from (the message must
 // start with "PATH:LINE: "; the test swaps that path for "FILE" and compares
-// the whole line). Lists that grow with the registry are written as
+// the whole line). A case with several problems has one line for each, in
+// line order. Lists that grow with the registry are written as
 // {TOP_KEYS}, {HOST_KEYS}, {CHECK_KEYS} and {PROBES}, so that adding a
 // collector or probe does not touch these files. Adding a case is adding
 // those two files.
@@ -37,7 +42,8 @@ std::vector<std::string> Cases(const std::string& prefix) {
 
 // The registry-dependent lists, in the order the messages give them.
 std::string ExpandLists(std::string text) {
-  std::string probes, top = "defaults, hosts, commands, status, bridge", host = "checks";
+  std::string probes, top = "defaults, hosts, commands, status, bridge",
+                      host = "checks, description";
   for (const ProbeKind& k : ProbeKinds()) {
     probes += (probes.empty() ? "" : ", ") + std::string(k.name);
   }
@@ -47,7 +53,7 @@ std::string ExpandLists(std::string text) {
   const std::pair<std::string, std::string> lists[] = {
       {"{TOP_KEYS}", top},
       {"{HOST_KEYS}", host},
-      {"{CHECK_KEYS}", "name, interval, timeout, " + probes},
+      {"{CHECK_KEYS}", "name, interval, timeout, description, service, reachability, " + probes},
       {"{PROBES}", probes},
   };
   for (const auto& [placeholder, value] : lists) {
@@ -89,9 +95,13 @@ TEST(ConfigTest, InvalidCasesFailWithTheirExactMessage) {
         << name << " has no .err file with its expected message";
     auto cfg = LoadConfigFile(path);
     ASSERT_FALSE(cfg.ok()) << name << " loaded without error";
-    std::string got = cfg.status().message();
-    ASSERT_EQ(got.rfind(path + ":", 0), 0u) << "message does not start with the path: " << got;
-    got = "FILE" + got.substr(path.size());
+    // One problem a line, each starting with the path.
+    std::string got;
+    std::istringstream lines(cfg.status().message());
+    for (std::string line; std::getline(lines, line);) {
+      ASSERT_EQ(line.rfind(path + ":", 0), 0u) << "a problem does not start with the path: " << line;
+      got += (got.empty() ? "" : "\n") + ("FILE" + line.substr(path.size()));
+    }
     EXPECT_EQ(got, want);
   }
 }
@@ -231,11 +241,124 @@ TEST(ConfigTest, EmbeddedDefaultParses) {
   }
 }
 
+TEST(ConfigTest, DescriptionsServicesAndReachability) {
+  auto loaded = ParseConfig(
+      "hosts:\n"
+      "  panda:\n"
+      "    description: \"Mac Mini M4 Pro, 64 GB\"\n"
+      "    checks:\n"
+      "      - {name: worker, description: Inngest functions, service: "
+      "com.joel.system-bus-worker,\n"
+      "         http: {url: \"http://127.0.0.1:3111/\"}}\n"
+      "      - {name: ssh, ssh: {address: \"panda:22\"}}\n"
+      "      - {name: ping, tcp: {address: \"panda:22\"}, reachability: true}\n"
+      "      - {name: lan-ssh, ssh: {address: \"10.0.0.2:22\"}, reachability: false}\n"
+      "    launchd: {jobs: [com.joel.system-bus-worker]}\n"
+      "  clanker-001:\n"
+      "    checks:\n"
+      "      - {name: pdf-brain, service: pdf-brain, http: {url: \"http://clanker-001:3847/\"}}\n"
+      "    systemd: {units: [{unit: pdf-brain, description: PDF search}]}\n",
+      "inline.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const Config& cfg = **loaded;
+  EXPECT_EQ(cfg.host_descriptions.at("panda"), "Mac Mini M4 Pro, 64 GB");
+  EXPECT_EQ(cfg.host_descriptions.count("clanker-001"), 0u);
+  const CheckSpec* worker = FindCheck(cfg, "panda", "worker");
+  ASSERT_NE(worker, nullptr);
+  EXPECT_EQ(worker->description, "Inngest functions");
+  EXPECT_EQ(worker->service, "com.joel.system-bus-worker");
+  EXPECT_FALSE(worker->reachability);
+  EXPECT_TRUE(FindCheck(cfg, "panda", "ssh")->reachability);  // ssh: true by default.
+  EXPECT_TRUE(FindCheck(cfg, "panda", "ping")->reachability);
+  EXPECT_FALSE(FindCheck(cfg, "panda", "lan-ssh")->reachability);
+  EXPECT_EQ(FindCheck(cfg, "panda", "ssh")->service, "");
+  // The unit as systemd names it.
+  EXPECT_EQ(FindCheck(cfg, "clanker-001", "pdf-brain")->service, "pdf-brain.service");
+}
+
+TEST(ConfigTest, GlobalCollectorsNameTheirHost) {
+  // The GPU DaemonSet sets JOELCLAW_HOST from spec.nodeName.
+  ASSERT_EQ(setenv("JOELCLAW_HOST", "gpu-node-7", 1), 0);
+  EXPECT_EQ(LocalHostName(), "gpu-node-7");
+  auto loaded = ParseConfig(
+      "gpu: {enabled: true}\n"
+      "tailscale: {host: panda}\n"
+      "kubernetes: {kubeconfig: /k, namespaces: [joelclaw], cluster: joelclaw}\n",
+      "inline.yaml");
+  ASSERT_EQ(unsetenv("JOELCLAW_HOST"), 0);
+  EXPECT_NE(LocalHostName(), "gpu-node-7");
+  EXPECT_FALSE(LocalHostName().empty());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const Config& cfg = **loaded;
+  EXPECT_EQ(FindCollector(cfg, "", "gpu")->HostLabel(), "gpu-node-7");
+  EXPECT_EQ(FindCollector(cfg, "", "tailscale")->HostLabel(), "panda");
+  EXPECT_EQ(FindCollector(cfg, "", "kubernetes")->HostLabel(), "joelclaw");
+  auto defaults = ParseConfig("kubernetes: {kubeconfig: /k, namespaces: [joelclaw]}\n", "i.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  EXPECT_EQ(FindCollector(**defaults, "", "kubernetes")->HostLabel(), "cluster");
+  EXPECT_EQ(ParseConfig("kubernetes: {kubeconfig: /k, namespaces: [a], cluster: \"\"}\n", "i.yaml")
+                .status()
+                .message(),
+            "i.yaml:1: kubernetes: cluster is empty");
+  EXPECT_EQ(ParseConfig("tailscale: {host: \"\"}\n", "i.yaml").status().message(),
+            "i.yaml:1: tailscale: host is empty");
+}
+
 TEST(ConfigTest, ParseConfigNamesTheGivenFile) {
   auto cfg = ParseConfig("hosts:\n  panda:\n    resources: 3\n", "inline.yaml");
   ASSERT_FALSE(cfg.ok());
   EXPECT_EQ(cfg.status().message(),
             "inline.yaml:3: host 'panda': resources must be true or false, not '3'");
+}
+
+// Parsing goes on after a problem, unit by unit (top-level key, host,
+// check, collector section), and reports them all in line order.
+TEST(ConfigTest, EveryProblemIsReportedInLineOrder) {
+  const std::string yaml =
+      "hosts:\n"                                                       // 1
+      "  panda:\n"                                                     // 2
+      "    checks:\n"                                                  // 3
+      "      - {name: a, tcp: {address: \"127.0.0.1\"}}\n"             // 4: no port
+      "      - {name: b, htpp: {url: \"http://x/\"}, tpc: {}}\n"       // 5: two unknown keys
+      "      - {name: c, tcp: {address: \"127.0.0.1:1\"}}\n"           // fine
+      "      - {name: c, tcp: {address: \"127.0.0.1:2\"}}\n"           // 7: repeated name
+      "    filesystems: [relative]\n"                                  // 8
+      "    resourcez: true\n"                                          // 9: unknown host key
+      "  panda:\n"                                                     // 10: listed twice
+      "    resources: true\n"
+      "tailscale: {enabled: maybe}\n"                                  // 12
+      "defaults: {interval: 30}\n";                                    // 13 (parsed before hosts)
+  auto cfg = ParseConfig(yaml, "c.yaml");
+  ASSERT_FALSE(cfg.ok());
+  std::vector<std::string> lines;
+  std::istringstream in(cfg.status().message());
+  for (std::string line; std::getline(in, line);) lines.push_back(line.substr(0, line.find(": ", 7)));
+  EXPECT_EQ(lines, (std::vector<std::string>{"c.yaml:4", "c.yaml:5", "c.yaml:5", "c.yaml:7",
+                                             "c.yaml:8", "c.yaml:9", "c.yaml:10", "c.yaml:12",
+                                             "c.yaml:13"}))
+      << cfg.status().message();
+}
+
+TEST(ConfigTest, NothingToExportOnlyWhenThereIsNoOtherProblem) {
+  auto cfg = ParseConfig("hosts:\n  panda:\n    resourcez: true\n", "c.yaml");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.status().message().find("nothing to export"), std::string::npos)
+      << cfg.status().message();
+  EXPECT_EQ(cfg.status().message().find('\n'), std::string::npos) << cfg.status().message();
+}
+
+TEST(ConfigTest, ConfigContextRecordsAndSortsProblems) {
+  ConfigContext ctx("f.yaml");
+  EXPECT_TRUE(ctx.Record(Status::Ok()));
+  EXPECT_FALSE(ctx.has_problems());
+  EXPECT_TRUE(ctx.Problems().ok());
+  EXPECT_FALSE(ctx.Record(Status::Error("f.yaml:12: late")));
+  // Copies share the list; a multi-line status is one problem a line.
+  ctx.WithScope("check 'x'").Record(Status::Error("f.yaml:3: early\nf.yaml:12: same line"));
+  ctx.Record(Status::Error("f.yaml: no line"));
+  EXPECT_TRUE(ctx.has_problems());
+  EXPECT_EQ(ctx.Problems().message(),
+            "f.yaml: no line\nf.yaml:3: early\nf.yaml:12: late\nf.yaml:12: same line");
 }
 
 TEST(ConfigTest, MissingFileIsAClearError) {

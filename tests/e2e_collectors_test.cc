@@ -37,6 +37,7 @@ TEST(CollectorsEndToEndTest, SystemdTailscaleHostThroughMetrics) {
   const std::string config = dir.File("config.yaml");
   WriteFileOrDie(config, Config(TestData("systemd/show-clanker.txt")));
   ExporterProcess exporter(dir, {"--config.file=" + config});
+  exporter.SetEnv("JOELCLAW_HOST", "clanker-001");
   ASSERT_TRUE(exporter.Start() && exporter.WaitReady()) << exporter.Log();
   const std::string base = exporter.Url("");
   std::string m = HttpGet(base + "/metrics").body;
@@ -50,8 +51,10 @@ TEST(CollectorsEndToEndTest, SystemdTailscaleHostThroughMetrics) {
   EXPECT_EQ(Value(m, "joelclaw_tailscale_peer_always_on{peer=\"three-body\"}"), 1);
   EXPECT_GT(Value(m, "joelclaw_host_memory_total_bytes{host=\"clanker-001\"}"), 0);
   EXPECT_GT(Value(m, "joelclaw_filesystem_size_bytes{host=\"clanker-001\",mountpoint=\"/\"}"), 0);
-  for (const char* c : {"systemd\",host=\"clanker-001", "tailscale\",host=\"", "host\",host=\"clanker-001",
-                        "filesystem\",host=\"clanker-001"}) {
+  // The tailscale collector's host is the exporter's machine: the
+  // JOELCLAW_HOST the test set (see LocalHostName()).
+  for (const char* c : {"systemd\",host=\"clanker-001", "tailscale\",host=\"clanker-001",
+                        "host\",host=\"clanker-001", "filesystem\",host=\"clanker-001"}) {
     EXPECT_EQ(Value(m, std::string("joelclaw_collector_success{collector=\"") + c + "\"}"), 1) << c;
   }
 
@@ -69,7 +72,8 @@ TEST(CollectorsEndToEndTest, SystemdTailscaleHostThroughMetrics) {
       },
       std::chrono::seconds(10)))
       << m;
-  EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"tailscale\",host=\"\"}"), 1);
+  EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"tailscale\",host=\"clanker-001\"}"),
+            1);
   EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"host\",host=\"clanker-001\"}"), 1);
   EXPECT_EQ(Value(m, "joelclaw_tailscale_peer_online{peer=\"clanker-001\"}"), 1);
   const std::string status = HttpGet(base + "/api/v1/status").body;

@@ -40,7 +40,7 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
   const std::string base = exporter.Url("");
   std::string m = HttpGet(base + "/metrics").body;
 
-  EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"gpu\",host=\"\"}"), 1) << m;
+  EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"gpu\",host=\"gpubox\"}"), 1) << m;
   EXPECT_EQ(Value(m, "joelclaw_gpu_devices{host=\"gpubox\"}"), 2);
   EXPECT_EQ(Value(m, "joelclaw_gpu_devices_expected{host=\"gpubox\"}"), 2);
   EXPECT_EQ(Value(m, "joelclaw_gpu_info{host=\"gpubox\",gpu=\"0\","
@@ -81,7 +81,7 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
       },
       std::chrono::seconds(10)))
       << m << exporter.Log();
-  EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"gpu\",host=\"\"}"), 1);
+  EXPECT_EQ(Value(m, "joelclaw_collector_success{collector=\"gpu\",host=\"gpubox\"}"), 1);
   EXPECT_EQ(m.find("joelclaw_gpu_power_watts{host=\"gpubox\",gpu=\"0\"}"), std::string::npos);
   EXPECT_EQ(m.find("joelclaw_gpu_temperature_celsius{host=\"gpubox\",gpu=\"1\"}"), std::string::npos);
   EXPECT_EQ(Value(m, "joelclaw_gpu_memory_total_bytes{host=\"gpubox\",gpu=\"1\"}"), 2048.0 * 1024 * 1024);
@@ -96,7 +96,7 @@ TEST(GpuEndToEndTest, NvmlThenNvidiaSmiThenMissingThroughMetrics) {
   ASSERT_TRUE(WaitFor(
       [&] {
         m = HttpGet(base + "/metrics").body;
-        return Value(m, "joelclaw_collector_success{collector=\"gpu\",host=\"\"}") == 0;
+        return Value(m, "joelclaw_collector_success{collector=\"gpu\",host=\"gpubox\"}") == 0;
       },
       std::chrono::seconds(10)))
       << m << exporter.Log();

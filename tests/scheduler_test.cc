@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/support/fake_env.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
@@ -234,6 +235,101 @@ TEST(SchedulerTest, ReloadCarriesCountersAndCollectorState) {
   double v = 0;
   EXPECT_TRUE(collectors[0].metrics.Find("test_runs", {}, &v));
   EXPECT_EQ(v, 2);  // 1 before the reload + 1 after.
+}
+
+
+// Fails `failures` times, then succeeds; each run moves the fake clock on
+// by 10 s, so the down time in the log is exact.
+class FlappingProbe : public Probe {
+ public:
+  FlappingProbe(testing::FakeEnv* env, int failures) : env_(env), failures_(failures) {}
+  ProbeResult Run(const ProbeContext&) override {
+    env_->Advance(10);
+    if (runs_++ < failures_) return ProbeResult::Fail(FailureReason::kRefused, "refused\nhere");
+    ProbeResult r;
+    r.success = true;
+    return r;
+  }
+  std::string Describe() const override { return "flapping"; }
+  std::atomic<int> runs_{0};
+
+ private:
+  testing::FakeEnv* env_;
+  int failures_;
+};
+
+TEST(SchedulerTest, EachChangeIsLoggedOnceNotEachRun) {
+  testing::LogCapture capture;
+  testing::FakeEnv env;
+  env.SetNow(1000);
+  auto probe = std::make_shared<FlappingProbe>(&env, 3);
+  auto cfg = std::make_shared<Config>();
+  cfg->hosts = {"h"};
+  cfg->checks.push_back(Check("flappy", probe, milliseconds(20), milliseconds(10)));
+  Scheduler::Options opts;
+  opts.env = &env;
+  Scheduler s(cfg, opts, nullptr);
+  s.Start();
+  ASSERT_TRUE(testing::WaitFor([&] { return probe->runs_ >= 6; }, milliseconds(5000)));
+  s.Stop();
+
+  const auto down = capture.Lines("warn", "check is down");
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0]["host"], "h");
+  EXPECT_EQ(down[0]["target"], "flappy");
+  EXPECT_EQ(down[0]["kind"], "test");
+  EXPECT_EQ(down[0]["reason"], "refused");
+  EXPECT_EQ(down[0]["err"], "refused\nhere");
+  const auto up = capture.Lines("info", "check is up again");
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0]["target"], "flappy");
+  EXPECT_EQ(up[0]["down_for"], "30s");  // Down at the first run (+10 s), up at the fourth (+40 s).
+  // The repeated failures between are debug lines only.
+  EXPECT_EQ(capture.Lines("debug", "check failed again").size(), 2u);
+}
+
+// Fails while `fail` is set; both flags are read and written across threads.
+class ToggledCollector : public Collector {
+ public:
+  Status Collect(const CollectContext&, CollectOutput*) override {
+    ++runs;
+    return fail ? Status::Error("source unreadable") : Status::Ok();
+  }
+  std::atomic<int> runs{0};
+  std::atomic<bool> fail{true};
+};
+
+TEST(SchedulerTest, ACollectorThatStaysDownAcrossAReloadIsLoggedOnce) {
+  testing::LogCapture capture;
+  auto collector_a = std::make_shared<ToggledCollector>();
+  auto cfg1 = std::make_shared<Config>();
+  cfg1->hosts = {"h"};
+  cfg1->collectors.push_back({"h", "toggled", milliseconds(20), milliseconds(10), collector_a});
+  Scheduler first(cfg1, Scheduler::Options{}, nullptr);
+  first.Start();
+  ASSERT_TRUE(testing::WaitFor([&] { return collector_a->runs >= 2; }, milliseconds(3000)));
+  first.Stop();
+
+  // The reloaded scheduler inherits "down": still failing is no news.
+  auto collector_b = std::make_shared<ToggledCollector>();
+  auto cfg2 = std::make_shared<Config>();
+  cfg2->hosts = {"h"};
+  cfg2->collectors.push_back({"h", "toggled", milliseconds(20), milliseconds(10), collector_b});
+  Scheduler second(cfg2, Scheduler::Options{}, &first);
+  second.Start();
+  ASSERT_TRUE(testing::WaitFor([&] { return collector_b->runs >= 3; }, milliseconds(3000)));
+  collector_b->fail = false;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return !capture.Lines("info", "collector is working again").empty(); },
+      milliseconds(3000)));
+  second.Stop();
+
+  const auto failing = capture.Lines("warn", "collector is failing");
+  ASSERT_EQ(failing.size(), 1u);
+  EXPECT_EQ(failing[0]["collector"], "toggled");
+  EXPECT_EQ(failing[0]["host"], "h");
+  EXPECT_EQ(failing[0]["err"], "source unreadable");
+  EXPECT_EQ(capture.Lines("info", "collector is working again").size(), 1u);
 }
 
 }  // namespace scheduler_test

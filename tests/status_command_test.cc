@@ -216,6 +216,21 @@ TEST_F(StatusCommandTest, FailingCheckIsDegradedWithItsReason) {
   EXPECT_TRUE(found) << j.out;
 }
 
+TEST_F(StatusCommandTest, WarningExitsOneAndSaysWhy) {
+  // A peer answering with a status document whose GPU is hot and whose
+  // disk is nearly full (the loopback server ignores the query string).
+  ASSERT_TRUE(http_.ok());
+  http_.SetJsonBody(ReadFileOrDie(TestData("status/warning.json")));
+  StatusRun r = RunStatusBinary(dir_, {"--url", http_.Url("/json?")});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("joelclaw network: WARNING"));
+  EXPECT_THAT(r.out, HasSubstr("gpubox — Linux GPU box, 2× RTX PRO 4500  WARNING"));
+  EXPECT_THAT(r.out, HasSubstr("GPU 1 at 87 °C"));
+  StatusRun j = RunStatusBinary(dir_, {"--json", "--url", http_.Url("/json?")});
+  EXPECT_EQ(j.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(j.out)["state"], "warning");
+}
+
 TEST_F(StatusCommandTest, ClosedPortExitsTwoAndSaysWhich) {
   const std::string closed = "http://127.0.0.1:" + std::to_string(ClosedPort());
   StatusRun r = RunStatusBinary(dir_, {"--url", closed, "--timeout", "3s"});

@@ -55,6 +55,22 @@ TEST(StatusPageTest, SelfContainedWithViewportLinksAndFallback) {
   EXPECT_THAT(broken, HasSubstr("its status document could not be read"));
 }
 
+TEST(StatusPageTest, WarningsAreYellowAndDescriptionsShown) {
+  const std::string page =
+      RenderStatusPageForDocument(ReadFileOrDie(TestData("status/warning.json")));
+  EXPECT_THAT(page, HasSubstr("<title>joelclaw: warning</title>"));
+  EXPECT_THAT(page, HasSubstr("<span id=\"overall\" class=\"pill warning\">warning</span>"));
+  EXPECT_THAT(page, HasSubstr("<section class=\"host warning\" data-host=\"gpubox\">\n<h2>gpubox "
+                              "<span class=\"about\">Linux GPU box, 2× RTX PRO 4500</span> "));
+  EXPECT_THAT(page, HasSubstr("<li class=\"svc warning\" data-state=\"warning\"><span "
+                              "class=\"mark\" title=\"warning\">▲</span><span class=\"name\">gpu"
+                              "</span>"));
+  EXPECT_THAT(page, HasSubstr("<span class=\"name\">ollama<span class=\"desc\"> — Local models"
+                              "</span></span><span class=\"meta\">systemd+http:11434</span>"));
+  EXPECT_THAT(page, HasSubstr("--warning:"));
+  EXPECT_THAT(page, HasSubstr("<p class=\"res warning\">▲ "));
+}
+
 // ---- The real page in a real browser ---------------------------------------
 
 std::string Chromium() {

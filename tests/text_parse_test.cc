@@ -44,5 +44,13 @@ TEST(AsciiLowerTest, OnlyAsciiLettersChange) {
   EXPECT_EQ(AsciiLower(""), "");
 }
 
+TEST(NonEmptyLinesTest, SplitsAtNewlinesAndDropsEmptyLines) {
+  EXPECT_EQ(NonEmptyLines("a.yaml:1: x\n\na.yaml:3: y\n"),
+            (std::vector<std::string_view>{"a.yaml:1: x", "a.yaml:3: y"}));
+  EXPECT_EQ(NonEmptyLines("one"), std::vector<std::string_view>{"one"});
+  EXPECT_TRUE(NonEmptyLines("").empty());
+  EXPECT_TRUE(NonEmptyLines("\n\n").empty());
+}
+
 }  // namespace text_parse_test
 }  // namespace joelclaw

@@ -201,6 +201,8 @@ class GpuCollector : public Collector {
     return Export(*gpus, "nvidia-smi", {}, out);
   }
 
+  std::string HostLabel() const override { return host_; }
+
  private:
   void ExportCounts(size_t count, CollectOutput* out) const {
     const Labels l = {{"host", host_}};

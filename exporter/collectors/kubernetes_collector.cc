@@ -170,6 +170,9 @@ Result<std::vector<KubePod>> ParseKubePodList(std::string_view json) {
     Status s = ItemMeta(item, i, "pod", &p.namespace_name, &p.name);
     if (!s.ok()) return s;
     const std::string what = "pod " + p.namespace_name + "/" + p.name;
+    Result<Json> spec = GetObject(item, "spec", what);
+    if (!spec.ok()) return spec.status();
+    if (!(s = JsonString(*spec, "nodeName", what + ": spec: ", &p.node_name)).ok()) return s;
     Result<Json> status = GetObject(item, "status", what);
     if (!status.ok()) return status.status();
     if (!(s = JsonString(*status, "phase", what + ": ", &p.phase)).ok()) return s;
@@ -220,6 +223,8 @@ std::string DirName(const std::string& path) {
 class KubernetesCollector : public Collector {
  public:
   explicit KubernetesCollector(KubernetesOptions opts) : opts_(std::move(opts)) {}
+
+  std::string HostLabel() const override { return opts_.cluster; }
 
   Status Collect(const CollectContext& ctx, CollectOutput* out) override {
     Result<KubeClientConfig> config = LoadClientConfig(ctx.env);
@@ -287,25 +292,30 @@ class KubernetesCollector : public Collector {
     MetricSet& m = out->metrics;
     Json list = Json::array();
     for (const KubeNode& n : *nodes) {
+      // A node is a machine of the network: its series are its own host's.
       m.Gauge("joelclaw_kube_node_ready", "1 if the node's Ready condition is True, else 0.",
-              {{"node", n.name}}, n.ready ? 1 : 0);
+              {{"host", n.name}, {"node", n.name}}, n.ready ? 1 : 0);
       m.Gauge("joelclaw_kube_node_info",
-              "Always 1; the node's OS image, kubelet version and Talos version (\"\" when the "
+              "Always 1; the node's OS image, kubelet version and Talos version (absent when the "
               "node does not run Talos).",
-              {{"node", n.name},
+              {{"host", n.name},
+               {"node", n.name},
                {"os_image", n.os_image},
                {"kubelet_version", n.kubelet_version},
                {"talos_version", n.talos_version}},
               1);
       m.Gauge("joelclaw_kube_node_unschedulable", "1 if the node is cordoned, else 0.",
-              {{"node", n.name}}, n.unschedulable ? 1 : 0);
+              {{"host", n.name}, {"node", n.name}}, n.unschedulable ? 1 : 0);
       Json bad = Json::array();
       for (const auto& [type, value] : n.conditions) {
         for (const auto& [api_status, label] : kConditionStatuses) {
           m.Gauge("joelclaw_kube_node_condition",
                   "1 for the node condition's current status (true, false, unknown), 0 for the "
                   "others.",
-                  {{"node", n.name}, {"condition", type}, {"status", std::string(label)}},
+                  {{"host", n.name},
+                   {"node", n.name},
+                   {"condition", type},
+                   {"status", std::string(label)}},
                   value == api_status ? 1 : 0);
         }
         // Ready should be True; the pressure conditions (and those of
@@ -314,6 +324,7 @@ class KubernetesCollector : public Collector {
         if (!healthy) bad.push_back(type + "=" + value);
       }
       list.push_back({{"node", n.name},
+                      {"name", n.name},
                       {"ready", n.ready},
                       {"unschedulable", n.unschedulable},
                       {"os_image", n.os_image},
@@ -333,12 +344,17 @@ class KubernetesCollector : public Collector {
     MetricSet& m = out->metrics;
     for (const KubePod& p : *pods) {
       ++*total;
+      // The machine the pod runs on; the cluster while it has none.
+      const std::string host = p.node_name.empty() ? opts_.cluster : p.node_name;
       m.Gauge("joelclaw_kube_pod_ready", "1 if the pod's Ready condition is True, else 0.",
-              {{"namespace", p.namespace_name}, {"pod", p.name}}, p.ready ? 1 : 0);
+              {{"host", host}, {"namespace", p.namespace_name}, {"pod", p.name}}, p.ready ? 1 : 0);
       Json waiting = Json::array();
       int64_t restarts = 0;
       for (const KubeContainer& c : p.containers) {
-        const Labels l = {{"namespace", p.namespace_name}, {"pod", p.name}, {"container", c.name}};
+        const Labels l = {{"host", host},
+                          {"namespace", p.namespace_name},
+                          {"pod", p.name},
+                          {"container", c.name}};
         m.Counter("joelclaw_kube_container_restarts_total",
                   "Restarts of the container in this pod, as the kubelet counts them "
                   "(restartCount).",
@@ -366,6 +382,7 @@ class KubernetesCollector : public Collector {
       if (!p.ready && p.phase != "Succeeded") {
         not_ready->push_back({{"namespace", p.namespace_name},
                               {"pod", p.name},
+                              {"node", p.node_name},
                               {"phase", p.phase},
                               {"restarts", restarts},
                               {"waiting", std::move(waiting)}});
@@ -387,7 +404,8 @@ class KubernetesCollector : public Collector {
         out->metrics.Gauge("joelclaw_kube_workload_replicas",
                            "Replicas of the Deployment or StatefulSet: desired (spec.replicas) "
                            "and ready (status.readyReplicas).",
-                           {{"namespace", w.namespace_name},
+                           {{"host", opts_.cluster},
+                            {"namespace", w.namespace_name},
                             {"kind", w.kind},
                             {"name", w.name},
                             {"state", state}},
@@ -425,11 +443,12 @@ Result<std::unique_ptr<Collector>> ParseKubernetesCollector(const YAML::Node& no
                                                             const std::string& host) {
   (void)host;  // Global: one cluster view per exporter.
   const std::string what = "kubernetes";
-  Status s = ctx.CheckMap(node, what,
-                          {"kubeconfig", "context", "in_cluster", "namespaces", "max_body_bytes",
-                           // Read by the config loader (ParseTiming), for this
-                           // collector's schedule.
-                           "interval", "timeout"});
+  Status s = ctx.CheckMap(
+      node, what,
+      {"kubeconfig", "context", "in_cluster", "namespaces", "max_body_bytes", "cluster",
+       // Read by the config loader (ParseTiming), for this
+       // collector's schedule.
+       "interval", "timeout"});
   if (!s.ok()) return s;
   KubernetesOptions o;
   if (!(s = ctx.GetString(node, what, "kubeconfig", false, &o.kubeconfig)).ok()) return s;
@@ -466,6 +485,8 @@ Result<std::unique_ptr<Collector>> ParseKubernetesCollector(const YAML::Node& no
       return ctx.Error(node["namespaces"], what + ": namespaces: '" + ns + "' is listed twice");
     }
   }
+  if (!(s = ctx.GetString(node, what, "cluster", false, &o.cluster)).ok()) return s;
+  if (o.cluster.empty()) return ctx.Error(node["cluster"], what + ": cluster is empty");
   int64_t max_body = static_cast<int64_t>(o.max_body_bytes);
   if (!(s = ctx.GetInt(node, what, "max_body_bytes", 1024, 256 << 20, &max_body)).ok()) return s;
   o.max_body_bytes = static_cast<size_t>(max_body);

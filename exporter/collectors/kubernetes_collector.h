@@ -42,6 +42,7 @@ struct KubePod {
   std::string namespace_name;
   std::string name;
   std::string phase;  ///< Pending, Running, Succeeded, Failed, Unknown.
+  std::string node_name;  ///< spec.nodeName; "" while unscheduled.
   bool ready = false; ///< The Ready condition is "True".
   std::vector<KubeContainer> containers;  ///< Init containers first.
 };
@@ -87,6 +88,9 @@ struct KubernetesOptions {
   /// In-cluster only: the service account directory (ca.crt, token).
   std::string service_account_dir = kKubeServiceAccountDir;
   std::vector<std::string> namespaces;  ///< Pods and workloads come from these.
+  /// The `host` label of cluster-wide series (workloads, unscheduled pods,
+  /// the collector's own success): the cluster's name in the network.
+  std::string cluster = "cluster";
   size_t max_body_bytes = 16 << 20;     ///< Per API answer.
 };
 
@@ -100,9 +104,13 @@ std::unique_ptr<Collector> NewKubernetesCollector(KubernetesOptions options);
 ///     context: admin@joelclaw      # optional
 ///     namespaces: [joelclaw]
 ///     max_body_bytes: 16777216     # optional
+///     cluster: joelclaw            # optional; `host` of cluster-wide series, default "cluster"
 ///     interval: 1m, timeout: 10s   # optional, read by the config loader
 /// The kubeconfig is read on every run (not at config load), so a broken
 /// one fails the collector with a sentence, not the config. `host` is "".
+/// Series carry a `host` label naming a machine: the node for node series,
+/// the node a pod is scheduled on for pod and container series, the
+/// cluster name for workloads and pods not scheduled yet.
 Result<std::unique_ptr<Collector>> ParseKubernetesCollector(const YAML::Node& node,
                                                             const ConfigContext& ctx,
                                                             const std::string& host);

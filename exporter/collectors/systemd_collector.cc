@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "exporter/recent_events.h"
 #include "exporter/text_parse.h"
 
 namespace joelclaw {
@@ -67,13 +68,17 @@ struct UnitMemory {
   long pid = 0;
   uint64_t start_usec = 0;
   double restarts = 0;
+  RecentEvents recent_restarts;
 };
 
 class SystemdCollector : public Collector {
  public:
   SystemdCollector(std::string host, std::vector<std::string> units,
-                   std::vector<std::string> systemctl_argv)
-      : host_(std::move(host)), units_(std::move(units)), argv_(std::move(systemctl_argv)) {
+                   std::vector<std::string> descriptions, std::vector<std::string> systemctl_argv)
+      : host_(std::move(host)),
+        units_(std::move(units)),
+        descriptions_(std::move(descriptions)),
+        argv_(std::move(systemctl_argv)) {
     argv_.push_back("show");
     argv_.push_back(kShowProperties);
     argv_.push_back("--no-pager");
@@ -104,6 +109,7 @@ class SystemdCollector : public Collector {
       }
     }
 
+    const double now = ctx.env->NowSeconds();
     nlohmann::json details = nlohmann::json::array();
     std::string unmatched;
     for (size_t i = 0; i < units_.size(); ++i) {
@@ -114,7 +120,11 @@ class SystemdCollector : public Collector {
       }
       const SystemdUnit& u = *match[i];
       UnitMemory& mem = memory_[name];
+      const bool seen_before = mem.seen;
+      const double restarts_before = mem.restarts;
       Update(u, mem);
+      // The first poll adopts systemd's lifetime count: not recent.
+      if (seen_before) mem.recent_restarts.Add(now, mem.restarts - restarts_before);
 
       const Labels l = {{"host", host_}, {"unit", name}};
       const bool present = u.load_state != "not-found";
@@ -137,12 +147,14 @@ class SystemdCollector : public Collector {
                            l, mem.restarts);
 
       nlohmann::json unit = {{"unit", name},
+                             {"description", descriptions_[i]},
                              {"id", u.id},
                              {"present", present},
                              {"load_state", u.load_state},
                              {"active_state", u.active_state},
                              {"sub_state", u.sub_state},
-                             {"restarts", mem.restarts}};
+                             {"restarts", mem.restarts},
+                             {"recent_restarts", mem.recent_restarts.Count(now)}};
       unit["main_pid"] = u.main_pid && *u.main_pid > 0 ? nlohmann::json(*u.main_pid)
                                                        : nlohmann::json();
       unit["exec_main_status"] =
@@ -162,6 +174,8 @@ class SystemdCollector : public Collector {
   void InheritState(Collector& previous) override {
     memory_ = static_cast<SystemdCollector&>(previous).memory_;
   }
+
+  std::vector<std::string> ServiceNames() const override { return units_; }
 
  private:
   // Advances the unit's restart counter from what systemctl showed now.
@@ -195,6 +209,7 @@ class SystemdCollector : public Collector {
 
   std::string host_;
   std::vector<std::string> units_;
+  std::vector<std::string> descriptions_;  // Parallel to units_; "" when not configured.
   std::vector<std::string> argv_;
   std::map<std::string, UnitMemory> memory_;
 };
@@ -288,11 +303,35 @@ Result<std::unique_ptr<Collector>> ParseSystemdCollector(const YAML::Node& node,
   const std::string what = "host '" + host + "': systemd";
   Status s = ctx.CheckMap(node, what, {"units"});
   if (!s.ok()) return s;
-  std::vector<std::string> units;
-  if (!(s = ctx.GetStringList(node, what, "units", &units)).ok()) return s;
-  if (units.empty()) return ctx.Error(node, what + " has no units");
+  const YAML::Node list = node["units"];
+  if (!list || list.IsNull()) return ctx.Error(node, what + " has no units");
+  if (!list.IsSequence()) return ctx.Error(list, what + ": units must be a list");
+  std::vector<std::string> units, descriptions;
+  std::vector<YAML::Node> entries;
+  for (const YAML::Node& entry : list) {
+    std::string unit, description;
+    if (entry.IsScalar()) {
+      unit = entry.Scalar();
+    } else if (entry.IsMap()) {
+      if (!(s = ctx.CheckMap(entry, what + ": unit", {"unit", "description"})).ok()) return s;
+      if (!(s = ctx.GetString(entry, what + ": unit", "unit", true, &unit)).ok()) return s;
+      if (!(s = ctx.GetString(entry, what + ": unit '" + unit + "'", "description", false,
+                              &description))
+               .ok()) {
+        return s;
+      }
+    } else {
+      return ctx.Error(entry,
+                       what + ": units entries must be a unit name or a mapping with a unit");
+    }
+    units.push_back(unit);
+    descriptions.push_back(description);
+    entries.push_back(entry);
+  }
+  if (units.empty()) return ctx.Error(list, what + " has no units");
   std::set<std::string> seen;
-  for (std::string& u : units) {
+  for (size_t i = 0; i < units.size(); ++i) {
+    std::string& u = units[i];
     const bool valid_chars =
         !u.empty() && u.size() <= 255 && u.front() != '-' && u.front() != '.' &&
         std::all_of(u.begin(), u.end(), [](char c) {
@@ -300,9 +339,9 @@ Result<std::unique_ptr<Collector>> ParseSystemdCollector(const YAML::Node& node,
                  c == ':' || c == '_' || c == '.' || c == '@' || c == '-' || c == '\\';
         });
     if (!valid_chars) {
-      return ctx.Error(node["units"], what + ": '" + u +
-                                          "' is not a unit name (letters, digits and :_.@- "
-                                          "only, no globs or paths)");
+      return ctx.Error(entries[i], what + ": '" + u +
+                                       "' is not a unit name (letters, digits and :_.@- "
+                                       "only, no globs or paths)");
     }
     size_t dot = u.rfind('.');
     const std::string_view suffix =
@@ -311,11 +350,11 @@ Result<std::unique_ptr<Collector>> ParseSystemdCollector(const YAML::Node& node,
       u += ".service";
     }
     if (!seen.insert(u).second) {
-      return ctx.Error(node["units"], what + ": unit '" + u + "' is listed twice");
+      return ctx.Error(entries[i], what + ": unit '" + u + "' is listed twice");
     }
   }
-  return std::unique_ptr<Collector>(
-      new SystemdCollector(host, std::move(units), ctx.Command("systemctl", {"systemctl"})));
+  return std::unique_ptr<Collector>(new SystemdCollector(
+      host, std::move(units), std::move(descriptions), ctx.Command("systemctl", {"systemctl"})));
 }
 
 }  // namespace joelclaw

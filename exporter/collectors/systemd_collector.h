@@ -45,6 +45,8 @@ inline constexpr std::string_view kSystemdActiveStates[] = {
 /// Host section:
 ///   systemd:
 ///     units: [pdf-brain.service, redis-server, …]
+/// An entry is a unit name or a mapping {unit: NAME, description: "…"}; the
+/// description goes into the details for the status board.
 /// A name without a unit-type suffix (.service, .socket, .timer, …) gets
 /// ".service" appended, as systemctl itself does, so labels always carry the
 /// full unit name. Command (overridable under `commands:`): systemctl →

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "exporter/config.h"
 #include "exporter/json_fields.h"
 #include "exporter/text_parse.h"
 
@@ -231,8 +232,13 @@ namespace {
 
 class TailscaleCollector : public Collector {
  public:
-  TailscaleCollector(std::vector<std::string> always_on, std::vector<std::string> argv)
-      : always_on_(always_on.begin(), always_on.end()), argv_(std::move(argv)) {}
+  TailscaleCollector(std::string host, std::vector<std::string> always_on,
+                     std::vector<std::string> argv)
+      : host_(std::move(host)),
+        always_on_(always_on.begin(), always_on.end()),
+        argv_(std::move(argv)) {}
+
+  std::string HostLabel() const override { return host_; }
 
   Status Collect(const CollectContext& ctx, CollectOutput* out) override {
     Result<CommandResult> run = ctx.env->Run(argv_, ctx.Remaining(), ctx.cancel);
@@ -252,12 +258,13 @@ class TailscaleCollector : public Collector {
     MetricSet& m = out->metrics;
     const bool running = st->backend_state == "Running";
     m.Gauge("joelclaw_tailscale_self_online",
-            "1 if tailscaled on the exporter's machine is Running (BackendState), else 0.", {},
-            running ? 1 : 0);
+            "1 if tailscaled on the exporter's machine is Running (BackendState), else 0.",
+            {{"host", host_}}, running ? 1 : 0);
     for (std::string_view state : kBackendStates) {
-      m.Gauge("joelclaw_tailscale_backend_state",
-              "1 for tailscaled's current BackendState on the exporter's machine, 0 for the others.",
-              {{"state", std::string(state)}}, st->backend_state == state ? 1 : 0);
+      m.Gauge(
+          "joelclaw_tailscale_backend_state",
+          "1 for tailscaled's current BackendState on the exporter's machine, 0 for the others.",
+          {{"host", host_}, {"state", std::string(state)}}, st->backend_state == state ? 1 : 0);
     }
 
     std::vector<const TailscalePeer*> nodes;
@@ -305,6 +312,7 @@ class TailscaleCollector : public Collector {
   }
 
  private:
+  std::string host_;
   std::set<std::string> always_on_;
   std::vector<std::string> argv_;
 };
@@ -316,7 +324,7 @@ Result<std::unique_ptr<Collector>> ParseTailscaleCollector(const YAML::Node& nod
                                                            const std::string& host) {
   (void)host;  // Global: one tailnet view per exporter.
   const std::string what = "tailscale";
-  Status s = ctx.CheckMap(node, what, {"enabled", "always_on"});
+  Status s = ctx.CheckMap(node, what, {"enabled", "always_on", "host"});
   if (!s.ok()) return s;
   bool enabled = true;
   if (!(s = ctx.GetBool(node, what, "enabled", &enabled)).ok()) return s;
@@ -334,9 +342,13 @@ Result<std::unique_ptr<Collector>> ParseTailscaleCollector(const YAML::Node& nod
                            "(panda for panda.tail1234.ts.net)");
     }
   }
+  std::string label = LocalHostName();
+  if (!(s = ctx.GetString(node, what, "host", false, &label)).ok()) return s;
+  if (label.empty()) return ctx.Error(node["host"], what + ": host is empty");
   if (!enabled) return std::unique_ptr<Collector>();
-  return std::unique_ptr<Collector>(new TailscaleCollector(
-      std::move(always_on), ctx.Command("tailscale", {"tailscale", "status", "--json"})));
+  return std::unique_ptr<Collector>(
+      new TailscaleCollector(std::move(label), std::move(always_on),
+                             ctx.Command("tailscale", {"tailscale", "status", "--json"})));
 }
 
 }  // namespace joelclaw

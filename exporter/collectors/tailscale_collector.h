@@ -57,10 +57,13 @@ Result<double> ParseRfc3339(std::string_view text);
 ///   tailscale:
 ///     enabled: true          # false: no collector
 ///     always_on: [panda, clanker-001, three-body]
+///     host: panda            # optional; default LocalHostName()
 /// Peers named in always_on are exported even when absent from the status
 /// (as offline), and get joelclaw_tailscale_peer_always_on 1 for alerts to
-/// join on. Command (overridable under `commands:`): tailscale →
-/// [tailscale, status, --json]. `host` is "" (a global collector).
+/// join on. `host` names the machine whose tailscaled is asked: the `host`
+/// label of the self series and of the collector's own success. Command
+/// (overridable under `commands:`): tailscale → [tailscale, status,
+/// --json]. The `host` argument is "" (a global collector).
 Result<std::unique_ptr<Collector>> ParseTailscaleCollector(const YAML::Node& node,
                                                            const ConfigContext& ctx,
                                                            const std::string& host);

@@ -71,6 +71,8 @@ TEST(KubeParseTest, PodList) {
   EXPECT_EQ(inngest.namespace_name, "joelclaw");
   EXPECT_EQ(inngest.name, "inngest-0");
   EXPECT_TRUE(inngest.ready);
+  EXPECT_EQ(inngest.node_name, "joelclaw-cp-1");
+  EXPECT_EQ((*pods)[5].node_name, "");  // gpu-embedder: not scheduled.
   ASSERT_EQ(inngest.containers.size(), 1u);
   EXPECT_EQ(inngest.containers[0].state, "running");
 
@@ -151,6 +153,11 @@ TEST(KubeParseTest, RejectsWhatIsNotTheExpectedList) {
   pods = ParseKubePodList(R"({"kind":"PodList","items":[{"metadata":{}}]})");
   ASSERT_FALSE(pods.ok());
   EXPECT_EQ(pods.status().message(), "pod 0 has no metadata.name");
+  pods = ParseKubePodList(
+      R"({"kind":"PodList","items":[{"metadata":{"name":"p","namespace":"n"},)"
+      R"("spec":{"nodeName":7}}]})");
+  ASSERT_FALSE(pods.ok());
+  EXPECT_EQ(pods.status().message(), "pod n/p: spec: nodeName is not a string");
   auto sts = ParseKubeWorkloadList(
       R"({"kind":"StatefulSetList","items":[{"metadata":{"name":"s"},"spec":{"replicas":1.5}}]})",
       "StatefulSet");
@@ -304,48 +311,82 @@ TEST_F(KubeApiTest, BearerTokenKubeconfig) {
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(server_->LastAuthorization("/api/v1/nodes"), std::string("Bearer ") + kToken);
 
-  EXPECT_EQ(Value(out, "joelclaw_kube_node_ready", {{"node", "joelclaw-cp-1"}}), 1);
-  EXPECT_EQ(Value(out, "joelclaw_kube_node_ready", {{"node", "joelclaw-worker-1"}}), 0);
+  EXPECT_EQ(Value(out, "joelclaw_kube_node_ready",
+                  {{"host", "joelclaw-cp-1"}, {"node", "joelclaw-cp-1"}}),
+            1);
+  EXPECT_EQ(Value(out, "joelclaw_kube_node_ready",
+                  {{"host", "joelclaw-worker-1"}, {"node", "joelclaw-worker-1"}}),
+            0);
   EXPECT_EQ(Value(out, "joelclaw_kube_node_info",
-                  {{"node", "joelclaw-cp-1"}, {"os_image", "Talos (v1.12.4)"},
-                   {"kubelet_version", "v1.35.0"}, {"talos_version", "v1.12.4"}}),
+                  {{"host", "joelclaw-cp-1"},
+                   {"node", "joelclaw-cp-1"},
+                   {"os_image", "Talos (v1.12.4)"},
+                   {"kubelet_version", "v1.35.0"},
+                   {"talos_version", "v1.12.4"}}),
             1);
   EXPECT_EQ(Value(out, "joelclaw_kube_node_info",
-                  {{"node", "joelclaw-worker-1"}, {"os_image", "Debian GNU/Linux 12 (bookworm)"},
-                   {"kubelet_version", "v1.34.2"}, {"talos_version", ""}}),
+                  {{"host", "joelclaw-worker-1"},
+                   {"node", "joelclaw-worker-1"},
+                   {"os_image", "Debian GNU/Linux 12 (bookworm)"},
+                   {"kubelet_version", "v1.34.2"},
+                   {"talos_version", ""}}),
             1);
   for (const auto& [status, want] : {std::pair<const char*, double>{"true", 0}, {"false", 0},
                                      {"unknown", 1}}) {
     EXPECT_EQ(Value(out, "joelclaw_kube_node_condition",
-                    {{"node", "joelclaw-worker-1"}, {"condition", "Ready"}, {"status", status}}),
+                    {{"host", "joelclaw-worker-1"},
+                     {"node", "joelclaw-worker-1"},
+                     {"condition", "Ready"},
+                     {"status", status}}),
               want)
         << status;
   }
-  EXPECT_EQ(Value(out, "joelclaw_kube_node_unschedulable", {{"node", "joelclaw-worker-1"}}), 1);
+  EXPECT_EQ(Value(out, "joelclaw_kube_node_unschedulable",
+                  {{"host", "joelclaw-worker-1"}, {"node", "joelclaw-worker-1"}}),
+            1);
 
-  EXPECT_EQ(Value(out, "joelclaw_kube_pod_ready", {{"namespace", "joelclaw"}, {"pod", "inngest-0"}}), 1);
-  EXPECT_EQ(Value(out, "joelclaw_kube_pod_ready", {{"namespace", "joelclaw"}, {"pod", "qdrant-0"}}), 0);
-  const Labels qdrant = {{"namespace", "joelclaw"}, {"pod", "qdrant-0"}, {"container", "qdrant"}};
+  EXPECT_EQ(Value(out, "joelclaw_kube_pod_ready",
+                  {{"host", "joelclaw-cp-1"}, {"namespace", "joelclaw"}, {"pod", "inngest-0"}}),
+            1);
+  EXPECT_EQ(Value(out, "joelclaw_kube_pod_ready",
+                  {{"host", "joelclaw-cp-1"}, {"namespace", "joelclaw"}, {"pod", "qdrant-0"}}),
+            0);
+  const Labels qdrant = {{"host", "joelclaw-cp-1"},
+                         {"namespace", "joelclaw"},
+                         {"pod", "qdrant-0"},
+                         {"container", "qdrant"}};
   EXPECT_EQ(Value(out, "joelclaw_kube_container_restarts_total", qdrant), 14);
+  // Not scheduled on a node: the pod is the cluster's.
+  EXPECT_EQ(Value(out, "joelclaw_kube_pod_ready",
+                  {{"host", "cluster"},
+                   {"namespace", "joelclaw"},
+                   {"pod", "gpu-embedder-5b6c7d8e9f-h8j2m"}}),
+            0);
   for (std::string_view reason : kKubeWaitingReasons) {
     Labels l = qdrant;
     l.emplace_back("reason", std::string(reason));
     EXPECT_EQ(Value(out, "joelclaw_kube_container_waiting", l), reason == "CrashLoopBackOff" ? 1 : 0)
         << reason;
   }
-  Labels worker = {{"namespace", "joelclaw"},
+  Labels worker = {{"host", "joelclaw-cp-1"},
+                   {"namespace", "joelclaw"},
                    {"pod", "system-bus-worker-7d9f8c6b5-x2k4p"},
                    {"container", "worker"},
                    {"reason", "ImagePullBackOff"}};
   EXPECT_EQ(Value(out, "joelclaw_kube_container_waiting", worker), 1);
-  Labels init = {{"namespace", "joelclaw"},
+  Labels init = {{"host", "joelclaw-cp-1"},
+                 {"namespace", "joelclaw"},
                  {"pod", "system-bus-worker-7d9f8c6b5-x2k4p"},
                  {"container", "migrate"}};
   EXPECT_EQ(Value(out, "joelclaw_kube_container_restarts_total", init), 1);
 
   auto replicas = [&](const char* kind, const char* name, const char* state) {
     return Value(out, "joelclaw_kube_workload_replicas",
-                 {{"namespace", "joelclaw"}, {"kind", kind}, {"name", name}, {"state", state}});
+                 {{"host", "cluster"},
+                  {"namespace", "joelclaw"},
+                  {"kind", kind},
+                  {"name", name},
+                  {"state", state}});
   };
   EXPECT_EQ(replicas("StatefulSet", "qdrant", "desired"), 1);
   EXPECT_EQ(replicas("StatefulSet", "qdrant", "ready"), 0);
@@ -385,7 +426,9 @@ TEST_F(KubeApiTest, TalosClientCertificateKubeconfig) {
   EXPECT_EQ(server_->LastClientCertName("/api/v1/nodes"), "admin");
   EXPECT_EQ(server_->LastAuthorization("/api/v1/nodes"), "");
   EXPECT_EQ(out.details["context"], "admin@joelclaw");
-  EXPECT_EQ(Value(out, "joelclaw_kube_node_ready", {{"node", "joelclaw-cp-1"}}), 1);
+  EXPECT_EQ(Value(out, "joelclaw_kube_node_ready",
+                  {{"host", "joelclaw-cp-1"}, {"node", "joelclaw-cp-1"}}),
+            1);
 }
 
 TEST_F(KubeApiTest, WrongTokenIsUnauthorized) {
@@ -414,7 +457,9 @@ TEST_F(KubeApiTest, ForbiddenNamesTheRequestAndRbacMessage) {
                 "resource \"pods\" in API group \"\" in the namespace \"joelclaw\"); the exporter's "
                 "user needs list access to it");
   // The nodes came before the failure: a partial result the scheduler exports.
-  EXPECT_EQ(Value(out, "joelclaw_kube_node_ready", {{"node", "joelclaw-cp-1"}}), 1);
+  EXPECT_EQ(Value(out, "joelclaw_kube_node_ready",
+                  {{"host", "joelclaw-cp-1"}, {"node", "joelclaw-cp-1"}}),
+            1);
 }
 
 TEST_F(KubeApiTest, UnreachableServer) {

@@ -181,14 +181,20 @@ TEST(SystemdCollectorTest, ExportsStatesPresenceAndSystemdRestartCounts) {
   EXPECT_EQ(units[3]["sub_state"], "auto-restart");
 }
 
+// systemctl show for the clanker units: show-clanker.txt, then
+// show-clanker-later.txt from the second run on.
+void SetClankerShows(FakeEnv* env) {
+  CommandResult first, later;
+  first.out = Fixture("show-clanker.txt");
+  later.out = Fixture("show-clanker-later.txt");
+  env->SetCommand(ShowArgv(kClankerUnits), {first, later});
+}
+
 TEST(SystemdCollectorTest, RestartCounterStaysMonotonicWhenNRestartsResets) {
   FakeEnv env;
   auto collector = MakeCollector(kClankerConfig);
   ASSERT_NE(collector, nullptr);
-  CommandResult first, later;
-  first.out = Fixture("show-clanker.txt");
-  later.out = Fixture("show-clanker-later.txt");
-  env.SetCommand(ShowArgv(kClankerUnits), {first, later, later});
+  SetClankerShows(&env);
   CollectOutput a, b, c;
   ASSERT_TRUE(collector->Collect(Context(&env), &a).ok());
   ASSERT_TRUE(collector->Collect(Context(&env), &b).ok());
@@ -227,12 +233,36 @@ TEST(SystemdCollectorTest, OldSystemdCountsObservedRestarts) {
   EXPECT_EQ(Sample(c, "joelclaw_systemd_unit_restarts_total", "pdf-brain.service"), 1);
 }
 
+TEST(SystemdCollectorTest, DescriptionsAndRecentRestarts) {
+  FakeEnv env;
+  env.SetNow(10000);
+  auto collector = MakeCollector(
+      "{units: [{unit: pdf-brain, description: PDF search}, pdf-brain-indexer.service,\n"
+      "         typesense.service, {unit: ollama}]}");
+  ASSERT_NE(collector, nullptr);
+  EXPECT_EQ(collector->ServiceNames(),
+            (std::vector<std::string>{"pdf-brain.service", "pdf-brain-indexer.service",
+                                      "typesense.service", "ollama.service"}));
+  SetClankerShows(&env);
+  CollectOutput a, b, c;
+  ASSERT_TRUE(collector->Collect(Context(&env), &a).ok());
+  // systemd's lifetime count (5 for the indexer) is not recent.
+  EXPECT_EQ(a.details["units"][1]["recent_restarts"], 0);
+  EXPECT_EQ(a.details["units"][0]["description"], "PDF search");
+  EXPECT_EQ(a.details["units"][1]["description"], "");
+  env.Advance(60);
+  ASSERT_TRUE(collector->Collect(Context(&env), &b).ok());
+  EXPECT_EQ(b.details["units"][0]["recent_restarts"], 2);  // NRestarts 0 -> 2.
+  EXPECT_EQ(b.details["units"][1]["recent_restarts"], 1);
+  env.Advance(15 * 60);  // Out of the window.
+  ASSERT_TRUE(collector->Collect(Context(&env), &c).ok());
+  EXPECT_EQ(c.details["units"][0]["recent_restarts"], 0);
+  EXPECT_EQ(Sample(c, "joelclaw_systemd_unit_restarts_total", "pdf-brain.service"), 2);
+}
+
 TEST(SystemdCollectorTest, ReloadInheritsCounters) {
   FakeEnv env;
-  CommandResult first, later;
-  first.out = Fixture("show-clanker.txt");
-  later.out = Fixture("show-clanker-later.txt");
-  env.SetCommand(ShowArgv(kClankerUnits), {first, later});
+  SetClankerShows(&env);
   auto old_collector = MakeCollector(kClankerConfig);
   ASSERT_NE(old_collector, nullptr);
   CollectOutput a, b;
@@ -345,6 +375,18 @@ TEST(SystemdCollectorTest, ConfigErrors) {
   EXPECT_FALSE(ParseSystemdCollector(YAML::Load("{units: pdf-brain}"), ctx, "h").ok());
   EXPECT_FALSE(ParseSystemdCollector(YAML::Load("{units: [a], user: true}"), ctx, "h").ok());
   EXPECT_FALSE(ParseSystemdCollector(YAML::Load("[a]"), ctx, "h").ok());
+  EXPECT_EQ(
+      ParseSystemdCollector(YAML::Load("{units: [{description: x}]}"), ctx, "h").status().message(),
+      "c.yaml:1: host 'h': systemd: unit has no unit");
+  EXPECT_EQ(ParseSystemdCollector(YAML::Load("{units: [{unit: a, state: on}]}"), ctx, "h")
+                .status()
+                .message(),
+            "c.yaml:1: unknown key 'state' in host 'h': systemd: unit (known keys: unit, "
+            "description)");
+  EXPECT_EQ(ParseSystemdCollector(YAML::Load("{units: [a, {unit: a.service}]}"), ctx, "h")
+                .status()
+                .message(),
+            "c.yaml:1: host 'h': systemd: unit 'a.service' is listed twice");
   // Unit types other than service keep their suffix; a dotted name that is
   // not a type gets ".service" like systemctl would give it.
   TimeoutRecordingEnv env;

@@ -191,7 +191,8 @@ CollectContext Context(Env* env) {
   return CollectContext{std::chrono::steady_clock::now() + std::chrono::seconds(5), nullptr, env};
 }
 
-constexpr char kAlwaysOn[] = "{enabled: true, always_on: [panda, clanker-001, three-body, pi-hole]}";
+constexpr char kAlwaysOn[] =
+    "{enabled: true, always_on: [panda, clanker-001, three-body, pi-hole], host: panda}";
 
 TEST(TailscaleCollectorTest, ExportsPeersAndReportsMissingAlwaysOnPeers) {
   FakeEnv env;
@@ -203,9 +204,13 @@ TEST(TailscaleCollectorTest, ExportsPeersAndReportsMissingAlwaysOnPeers) {
   Status s = collector->Collect(Context(&env), &out);
   ASSERT_TRUE(s.ok()) << s.message();
 
-  EXPECT_EQ(Sample(out, "joelclaw_tailscale_self_online", {}), 1);
-  EXPECT_EQ(Sample(out, "joelclaw_tailscale_backend_state", {{"state", "Running"}}), 1);
-  EXPECT_EQ(Sample(out, "joelclaw_tailscale_backend_state", {{"state", "NeedsLogin"}}), 0);
+  EXPECT_EQ(Sample(out, "joelclaw_tailscale_self_online", {{"host", "panda"}}), 1);
+  EXPECT_EQ(
+      Sample(out, "joelclaw_tailscale_backend_state", {{"host", "panda"}, {"state", "Running"}}),
+      1);
+  EXPECT_EQ(
+      Sample(out, "joelclaw_tailscale_backend_state", {{"host", "panda"}, {"state", "NeedsLogin"}}),
+      0);
 
   // The exporter's own node (Self) is a peer like the others.
   EXPECT_EQ(Peer(out, "joelclaw_tailscale_peer_online", "panda"), 1);
@@ -261,9 +266,13 @@ TEST(TailscaleCollectorTest, LoggedOutNodeMarksSelfDownAndAlwaysOnPeersOffline) 
   auto collector = MakeCollector(kAlwaysOn);
   CollectOutput out;
   ASSERT_TRUE(collector->Collect(Context(&env), &out).ok());
-  EXPECT_EQ(Sample(out, "joelclaw_tailscale_self_online", {}), 0);
-  EXPECT_EQ(Sample(out, "joelclaw_tailscale_backend_state", {{"state", "NeedsLogin"}}), 1);
-  EXPECT_EQ(Sample(out, "joelclaw_tailscale_backend_state", {{"state", "Running"}}), 0);
+  EXPECT_EQ(Sample(out, "joelclaw_tailscale_self_online", {{"host", "panda"}}), 0);
+  EXPECT_EQ(
+      Sample(out, "joelclaw_tailscale_backend_state", {{"host", "panda"}, {"state", "NeedsLogin"}}),
+      1);
+  EXPECT_EQ(
+      Sample(out, "joelclaw_tailscale_backend_state", {{"host", "panda"}, {"state", "Running"}}),
+      0);
   EXPECT_EQ(Peer(out, "joelclaw_tailscale_peer_online", "panda"), 0);
   EXPECT_EQ(Peer(out, "joelclaw_tailscale_peer_online", "clanker-001"), 0);
   EXPECT_EQ(Peer(out, "joelclaw_tailscale_peer_always_on", "three-body"), 1);

@@ -63,7 +63,7 @@ bool ExporterProcess::Start(int port) {
                                      "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                      "--log.level=debug"};
     argv.insert(argv.end(), args_.begin(), args_.end());
-    process_ = std::make_unique<Subprocess>(argv, log_path_);
+    process_ = std::make_unique<Subprocess>(argv, log_path_, env_);
     if (!process_->started()) return false;
     bool up = WaitFor([&] { return !process_->Running() || PortOpen(port_); },
                       std::chrono::seconds(10));

@@ -42,6 +42,9 @@ class ExporterProcess {
   ExporterProcess(const TempDir& dir, std::vector<std::string> args, std::string scheme = "http")
       : dir_(dir), args_(std::move(args)), scheme_(std::move(scheme)) {}
 
+  /// Environment variables added for the process (before Start()).
+  void SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
+
   /// True once the port accepts connections; false if the binary exited.
   /// `port` > 0 asks for that port (one try), e.g. to restart in place.
   bool Start(int port = 0);
@@ -62,6 +65,7 @@ class ExporterProcess {
   std::string scheme_;
   int port_ = 0;
   std::string log_path_;
+  std::map<std::string, std::string> env_;
   std::unique_ptr<Subprocess> process_;
 };
 
