@@ -198,7 +198,8 @@ def main(argv):
         share = prefix / SHARE
         expected |= set(same_files(share / "rules", ROOT / "rules", "joelclaw-*.yml"))
         expected |= set(same_files(share / "dashboards", ROOT / "dashboards", "*.json"))
-        doc = prefix / values.get("CMAKE_INSTALL_DOCDIR", "share/doc/joelclaw_exporter")
+        # GNUInstallDirs caches DOCDIR empty and computes the default.
+        doc = prefix / (values.get("CMAKE_INSTALL_DOCDIR") or "share/doc/joelclaw_exporter")
         expected |= set(same_files(doc, ROOT / "docs", "*.md"))
         expected |= set(same_files(doc / "runbooks", ROOT / "docs" / "runbooks", "*.md"))
         if service == "systemd":

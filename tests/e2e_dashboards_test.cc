@@ -62,6 +62,8 @@ TEST(DashboardsEndToEndTest, EveryPanelQueryReturnsDataFromARealPrometheus) {
   ASSERT_TRUE(inngest.ok());
   WriteFileOrDie(dir.File("inngest-key"), "dash-key\n", 0600);
   std::filesystem::create_directories(dir.File("launchctl-state"));
+  // A periodic job, idle after a clean run (its kind set in the config).
+  WriteFileOrDie(dir.File("launchctl-state/list-extra"), "-\t0\tcom.joel.vault-log-sync\n");
 
   const std::string config = dir.File("exporter.yaml");
   WriteFileOrDie(
@@ -78,7 +80,8 @@ TEST(DashboardsEndToEndTest, EveryPanelQueryReturnsDataFromARealPrometheus) {
           "\", server_name: " + std::string(kTestServerName) + ", ca_file: " + pki->ca_cert_path + "}}\n"
           "    resources: true\n"
           "    filesystems: [\"/\"]\n"
-          "    launchd: {jobs: [com.joel.system-bus-worker, com.joel.caddy]}\n"
+          "    launchd: {jobs: [com.joel.system-bus-worker, com.joel.caddy,\n"
+          "                     {label: com.joel.vault-log-sync, kind: periodic, interval: 1h}]}\n"
           "  clanker-001:\n"
           "    systemd: {units: [pdf-brain.service, pdf-brain-indexer.service]}\n"
           "  three-body:\n"

@@ -237,6 +237,20 @@ TEST(NetworkEndToEndTest, ACrashLoopingWorkerPagesOnceAndTheWatchdogNoticesMonit
   }
   panda["kubernetes"]["kubeconfig"] = WriteTalosKubeconfig(dir, kube->Url(""), *pki);
   WriteFileOrDie(dir.File("tailscale.json"), TailnetAllOnline());
+  // ssh to the NAS running `df -Pk -- /volume1`: the Synology fixture's row
+  // for that path (tests/testdata/df/synology.txt).
+  const std::string df = ReadFileOrDie(TestData("df/synology.txt"));
+  std::string df_volume1 = df.substr(0, df.find('\n') + 1);
+  for (size_t at = 0; at < df.size();) {
+    const size_t nl = df.find('\n', at);
+    const std::string line = df.substr(at, nl - at);
+    if (line.size() > 9 && line.compare(line.size() - 9, 9, " /volume1") == 0) {
+      df_volume1 += line + "\n";
+    }
+    at = nl == std::string::npos ? df.size() : nl + 1;
+  }
+  WriteFileOrDie(dir.File("df.txt"), df_volume1);
+  WriteFileOrDie(dir.File("fake-ssh"), "#!/bin/sh\nexec cat " + dir.File("df.txt") + "\n", 0755);
   WriteFileOrDie(dir.File("bridge-token"), std::string(kBridgeToken) + "\n", 0600);
   WriteFileOrDie(dir.File("inngest-event-key"), std::string(kEventKey) + "\n", 0600);
   panda["bridge"]["token_file"] = dir.File("bridge-token");
@@ -251,7 +265,7 @@ TEST(NetworkEndToEndTest, ACrashLoopingWorkerPagesOnceAndTheWatchdogNoticesMonit
       "{launchctl: [" + launchctl + ", " + dir.File("launchctl") + ", list], "
       "launchctl_print: [" + launchctl + ", " + dir.File("launchctl") + ", print], "
       "tailscale: [cat, " + dir.File("tailscale.json") + "], "
-      "ssh: [" + TestData("df/fake-ssh") + "]}");
+      "ssh: [" + dir.File("fake-ssh") + "]}");
   WriteFileOrDie(panda_dir.File("exporter.yaml"), Emit(panda));
 
   // clanker-001 likewise.

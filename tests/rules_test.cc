@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/thresholds.h"
 #include "gtest/gtest.h"
 #include "tests/support/monitoring.h"
 #include "tests/support/test_util.h"
@@ -328,6 +329,30 @@ TEST(RulesTest, AlertingDocListsEveryAlertWithItsSeverity) {
   }
   // The policy: phones ring for a handful of things only.
   EXPECT_LE(critical, 6);
+}
+
+// `joelclaw_exporter status` turns yellow where the alerts fire: the
+// thresholds of exporter/thresholds.h are the ones rules/config.yml gives the
+// generated rules.
+TEST(RulesTest, TheStatusBoardUsesTheAlertThresholds) {
+  const YAML::Node th = RulesConfig()["thresholds"];
+  EXPECT_EQ(th["gpuTemperatureCelsius"].as<double>(), thresholds::kGpuTemperatureWarningCelsius);
+  EXPECT_EQ(th["gpuMemoryUsedRatio"].as<double>(), thresholds::kGpuMemoryUsedWarningRatio);
+  EXPECT_EQ(th["filesystemAvailRatio"].as<double>(), thresholds::kFilesystemAvailableWarningRatio);
+  EXPECT_EQ(th["hostMemoryAvailRatio"].as<double>(), thresholds::kHostMemoryAvailableWarningRatio);
+  EXPECT_EQ(th["restartsIn15m"].as<double>(), thresholds::kRestartsWarning);
+  EXPECT_EQ(thresholds::kRestartWindowSeconds, 15 * 60);
+  // The same 3 intervals as JoelclawLaunchdJobMissedRuns's expression.
+  bool found = false;
+  for (const Rule& r : LoadRules(true)) {
+    if (r.name != "JoelclawLaunchdJobMissedRuns") continue;
+    found = true;
+    EXPECT_NE(r.node["expr"].as<std::string>().find(
+                  "> " + std::to_string(static_cast<int>(thresholds::kPeriodicMissedRunsWarning)) +
+                  " * joelclaw_launchd_job_run_interval_seconds"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace rules_test
