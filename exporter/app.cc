@@ -47,8 +47,9 @@ void App::MarkDirty() {
   pub_cv_.notify_one();
 }
 
-Result<std::shared_ptr<Bridge>> App::PrepareBridge(const Config& config) {
+std::shared_ptr<Bridge> App::PrepareBridge(const Config& config) {
   if (!config.bridge) return std::shared_ptr<Bridge>();
+  for (const std::string& w : config.bridge->warnings) spdlog::warn("{}", w);
   std::shared_ptr<Bridge> current;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
@@ -57,12 +58,12 @@ Result<std::shared_ptr<Bridge>> App::PrepareBridge(const Config& config) {
   // The same spool cannot be opened twice (it is flock()ed): keep the
   // running bridge and hand it the new settings at the swap.
   if (current && current->spool_dir() == config.bridge->spool_dir) return current;
+  // A spool that cannot be opened does not stop the exporter: the bridge
+  // answers 503 and keeps trying (its metrics say so).
   Bridge::Options bo;
   bo.env = env_;
   bo.on_change = [this] { MarkDirty(); };
-  auto fresh = Bridge::Open(*config.bridge, bo);
-  if (!fresh.ok()) return fresh.status();
-  return std::shared_ptr<Bridge>(std::move(fresh).value());
+  return std::shared_ptr<Bridge>(Bridge::Open(*config.bridge, bo));
 }
 
 void App::SwapBridge(const Config& config, std::shared_ptr<Bridge> next) {
@@ -100,12 +101,11 @@ Status App::Start() {
     web = *w;
   }
   web_ = web;
-  auto bridge = PrepareBridge(**config);
-  if (!bridge.ok()) return bridge.status();
+  std::shared_ptr<Bridge> bridge = PrepareBridge(**config);
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     last_reload_success_ = env_->NowSeconds();
-    bridge_ = *bridge;
+    bridge_ = bridge;
   }
   auto scheduler = std::make_shared<Scheduler>(*config, SchedulerOptions(), nullptr);
   {
@@ -116,11 +116,18 @@ Status App::Start() {
   HttpServer::Options ho;
   ho.listen_address = options_.listen_address;
   ho.web = web;
-  auto server = HttpServer::Start(ho, Routes());
+  ho.max_connections = options_.max_connections;
+  ho.read_header_timeout = options_.read_header_timeout;
+  // The bridge's body limit as the config had it at start (a reload's
+  // new limit applies to Content-Length at once, to chunked bodies at the
+  // next start).
+  const size_t notification_limit =
+      (*config)->bridge ? static_cast<size_t>((*config)->bridge->max_notification_bytes) : 0;
+  auto server = HttpServer::Start(ho, Routes(notification_limit));
   if (!server.ok()) return server.status();
   server_ = std::move(server).value();
   scheduler->Start();
-  if (*bridge) (*bridge)->Start();
+  if (bridge) bridge->Start();
   publisher_ = std::thread(&App::PublisherLoop, this);
   Log(spdlog::level::info, "listening",
       {{"address", options_.listen_address},
@@ -162,18 +169,13 @@ Status App::Reload() {
     if (!w.ok()) return fail(w.status());
     web = std::move(w).value();
   }
-  auto bridge = PrepareBridge(**config);
-  if (!bridge.ok()) return fail(bridge.status());
   if (web && server_) {
-    // Users take effect at once; the listener keeps its TLS setup.
-    server_->SetBasicAuthUsers(web->users);
-    if (web->tls_enabled != web_.tls_enabled || web->cert_file != web_.cert_file ||
-        web->key_file != web_.key_file || web->client_ca_file != web_.client_ca_file ||
-        web->client_auth_type != web_.client_auth_type || web->min_version != web_.min_version) {
-      spdlog::warn("{}: changed TLS settings take effect at the next restart",
-                   options_.web_config_file);
-    }
+    // Users, headers and TLS files take effect for new connections.
+    Status s = server_->UpdateWebConfig(*web);
+    if (!s.ok()) return fail(s.WithPrefix(options_.web_config_file));
+    web_ = *web;
   }
+  std::shared_ptr<Bridge> bridge = PrepareBridge(**config);
   // The old checks stop first so collectors can hand their state over.
   old->Stop();
   auto fresh = std::make_shared<Scheduler>(*config, SchedulerOptions(), old.get());
@@ -185,7 +187,7 @@ Status App::Reload() {
     last_reload_success_ = env_->NowSeconds();
   }
   fresh->Start();
-  SwapBridge(**config, *bridge);
+  SwapBridge(**config, bridge);
   Publish();
   Log(spdlog::level::info, "config reloaded",
       {{"config", (*config)->source},
@@ -283,16 +285,20 @@ void App::PublisherLoop() {
 }
 
 HttpRoute App::Counted(const char* method, const std::string& path,
-                       std::function<HttpResponse(const HttpRequest&)> handler) {
-  return {method, path, [this, path, handler = std::move(handler)](const HttpRequest& req) {
-            HttpResponse r = handler(req);
-            requests_.Count(path, r.status);
-            return r;
-          }};
+                       std::function<HttpResponse(const HttpRequest&)> handler, bool quick) {
+  HttpRoute route{method, path, [this, path, handler = std::move(handler)](const HttpRequest& req) {
+                    HttpResponse r = handler(req);
+                    requests_.Count(path, r.status);
+                    return r;
+                  }};
+  route.quick = quick;
+  return route;
 }
 
-std::vector<HttpRoute> App::Routes() {
+std::vector<HttpRoute> App::Routes(size_t notification_limit) {
   std::vector<HttpRoute> routes;
+  // Quick routes only copy the published snapshot (or a few counters): they
+  // answer on the server's I/O threads even while every worker is busy.
   routes.push_back(Counted("GET", options_.telemetry_path, [this](const HttpRequest&) {
     requests_.ScrapeStarted();
     auto snap = snapshot();
@@ -304,15 +310,15 @@ std::vector<HttpRoute> App::Routes() {
     r.body += RenderText(requests_.Metrics().Families());
     requests_.ScrapeFinished();
     return r;
-  }));
+  }, true));
   routes.push_back(Counted("GET", "/-/healthy", [](const HttpRequest&) {
     return HttpResponse::Text(200, "Healthy\n");
-  }));
+  }, true));
   routes.push_back(Counted("GET", "/-/ready", [this](const HttpRequest&) {
     auto snap = snapshot();
     if (snap && snap->ready) return HttpResponse::Text(200, "Ready\n");
     return HttpResponse::Text(503, "Not ready: the first round of checks is still running\n");
-  }));
+  }, true));
   routes.push_back(Counted("POST", "/-/reload", [this](const HttpRequest&) {
     Status s = Reload();
     if (s.ok()) return HttpResponse::Text(200, "Reloaded\n");
@@ -325,22 +331,37 @@ std::vector<HttpRoute> App::Routes() {
     r.content_type = "application/json";
     r.body = snap ? snap->status_json : "{}";
     return r;
-  }));
+  }, true));
   // The bridge counts what it did with each notification
   // (joelclaw_bridge_notifications_total); the route's count adds what
   // never reached it: the 404 of an exporter without a bridge section,
   // where Alertmanager's notifications would otherwise vanish unseen.
-  routes.push_back(Counted("POST", "/alertmanager", [this](const HttpRequest& req) {
-    std::shared_ptr<Bridge> bridge;
-    {
-      std::lock_guard<std::mutex> lock(state_mu_);
-      bridge = bridge_;
-    }
-    if (bridge) return bridge->HandleNotification(req);
-    return HttpResponse::Text(404,
-                              "Not Found: the Alertmanager bridge is not configured (the "
-                              "config has no bridge: section)\n");
-  }));
+  auto current_bridge = [this] {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return bridge_;
+  };
+  const char* kNoBridge =
+      "Not Found: the Alertmanager bridge is not configured (the config has no bridge: "
+      "section)\n";
+  HttpRoute alertmanager =
+      Counted("POST", "/alertmanager", [current_bridge, kNoBridge](const HttpRequest& req) {
+        if (std::shared_ptr<Bridge> bridge = current_bridge()) {
+          return bridge->HandleNotification(req);
+        }
+        return HttpResponse::Text(404, kNoBridge);
+      });
+  // Token, Content-Type and size are checked on the headers, before the
+  // body is read; what they answer is counted like the handler's answers.
+  alertmanager.precheck = [this, current_bridge,
+                           kNoBridge](const HttpRequest& req) -> std::optional<HttpResponse> {
+    std::shared_ptr<Bridge> bridge = current_bridge();
+    std::optional<HttpResponse> r =
+        bridge ? bridge->CheckHeaders(req) : HttpResponse::Text(404, kNoBridge);
+    if (r) requests_.Count("/alertmanager", r->status);
+    return r;
+  };
+  alertmanager.max_body_bytes = notification_limit;
+  routes.push_back(std::move(alertmanager));
   routes.push_back(Counted("GET", "/", [this](const HttpRequest&) {
     auto snap = snapshot();
     HttpResponse r;
@@ -348,7 +369,7 @@ std::vector<HttpRoute> App::Routes() {
     r.headers = StatusPageHeaders();
     r.body = RenderStatusPageForDocument(snap ? snap->status_json : "", options_.telemetry_path);
     return r;
-  }));
+  }, true));
   return routes;
 }
 

@@ -34,6 +34,8 @@ class App {
     std::string telemetry_path = "/metrics";  ///< Not one of kFixedPaths.
     std::string web_config_file;    ///< "" = plain HTTP, no auth.
     size_t max_workers = 256;
+    int max_connections = 2048;     ///< --web.max-connections.
+    Duration read_header_timeout{10000};  ///< --web.read-header-timeout.
     Env* env = nullptr;             ///< nullptr = Env::Default().
   };
 
@@ -42,8 +44,9 @@ class App {
 
   /// Loads the config and web config, starts checks and the server.
   Status Start();
-  /// Re-reads the config file and the web config (its basic auth users take
-  /// effect; changed TLS settings only at the next start). On error in
+  /// Re-reads the config file and the web config (its users, headers,
+  /// certificates and client-certificate policy take effect for new
+  /// connections; turning TLS on or off needs a restart). On error in
   /// either, the running config stays and the error is returned.
   Status Reload();
   /// Stops the server and every check; returns within about a second.
@@ -58,15 +61,17 @@ class App {
   /// The bridge for `config`: the running one when its spool directory
   /// stays (updated at swap), a freshly opened one, or nullptr without a
   /// bridge section. REQUIRES: reload_mu_ held.
-  Result<std::shared_ptr<Bridge>> PrepareBridge(const Config& config);
+  std::shared_ptr<Bridge> PrepareBridge(const Config& config);
   void SwapBridge(const Config& config, std::shared_ptr<Bridge> next);
   void MarkDirty();
   void PublisherLoop();
   void Publish();
-  std::vector<HttpRoute> Routes();
+  /// `notification_limit`: the body limit of /alertmanager (0 = none set).
+  std::vector<HttpRoute> Routes(size_t notification_limit);
   /// `handler` answering at `path`, its answers counted in requests_.
+  /// `quick`: see HttpRoute::quick.
   HttpRoute Counted(const char* method, const std::string& path,
-                    std::function<HttpResponse(const HttpRequest&)> handler);
+                    std::function<HttpResponse(const HttpRequest&)> handler, bool quick = false);
 
   Options options_;
   Env* env_;

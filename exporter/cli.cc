@@ -30,7 +30,11 @@ constexpr char kUsage[] =
     "  --web.config.file=PATH      TLS and basic auth, exporter-toolkit format\n"
     "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
     "  --log.format=FORMAT         logfmt or json (default logfmt)\n"
-    "  --checks.max-concurrency=N  most checks running at once (default 256)\n";
+    "  --checks.max-concurrency=N  most checks running at once (default 256)\n"
+    "  --web.max-connections=N     most open HTTP connections (default 2048); at the cap the\n"
+    "                              one waiting longest for its request headers is closed\n"
+    "  --web.read-header-timeout=D time a connection has for its TLS handshake and request\n"
+    "                              headers (default 10s)\n";
 
 int Serve(const std::vector<std::string>& args);
 int Version(const std::vector<std::string>& args);
@@ -78,6 +82,11 @@ int Serve(const std::vector<std::string>& args) {
       ok = ok && web.ok();
     }
     if (!ok) return 1;
+    if ((*config)->bridge) {
+      for (const std::string& warning : (*config)->bridge->warnings) {
+        std::fprintf(stderr, "warning: %s\n", warning.c_str());
+      }
+    }
     std::printf("%s: OK (%zu hosts, %zu checks, %zu collectors)\n", (*config)->source.c_str(),
                 (*config)->hosts.size(), (*config)->checks.size(), (*config)->collectors.size());
     return 0;
@@ -94,6 +103,11 @@ int Serve(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   curl_global_init(CURL_GLOBAL_ALL);
+  // What a probe command leaves behind (a grandchild that called setsid)
+  // comes back to us to be killed, rather than living on under init.
+  if (Status reaper = EnableChildSubreaper(); !reaper.ok()) {
+    spdlog::warn("{}", reaper.message());
+  }
 
   App::Options options;
   options.config_file = flags.config_file;
@@ -101,6 +115,8 @@ int Serve(const std::vector<std::string>& args) {
   options.telemetry_path = flags.telemetry_path;
   options.web_config_file = flags.web_config_file;
   options.max_workers = static_cast<size_t>(flags.max_workers);
+  options.max_connections = flags.max_connections;
+  options.read_header_timeout = flags.read_header_timeout;
   App app(options);
   Status s = app.Start();
   if (!s.ok()) {
@@ -170,6 +186,27 @@ bool ParseServeFlags(const std::vector<std::string>& args, ServeFlags* flags,
         return false;
       }
       flags->max_workers = static_cast<int>(n);
+      handled = true;
+    }
+    if (name == "--web.max-connections") {
+      if (!take_value()) return false;
+      char* end = nullptr;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 1 || n > 1000000) {
+        *error = "--web.max-connections must be between 1 and 1000000";
+        return false;
+      }
+      flags->max_connections = static_cast<int>(n);
+      handled = true;
+    }
+    if (name == "--web.read-header-timeout") {
+      if (!take_value()) return false;
+      Result<Duration> d = ParseDuration(value);
+      if (!d.ok() || d->count() <= 0) {
+        *error = "--web.read-header-timeout must be a duration such as 10s";
+        return false;
+      }
+      flags->read_header_timeout = *d;
       handled = true;
     }
     if (!handled) {

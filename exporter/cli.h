@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/duration.h"
 #include "exporter/status.h"
 
 namespace joelclaw {
@@ -22,6 +23,8 @@ struct ServeFlags {
   std::string telemetry_path = "/metrics";
   bool config_check = false;
   int max_workers = 256;
+  int max_connections = 2048;            ///< --web.max-connections
+  Duration read_header_timeout{10000};   ///< --web.read-header-timeout
 };
 
 /// Parses `--name=value` / `--name value` flags and checks each value

@@ -431,6 +431,7 @@ ConfigResult ParseRoot(const YAML::Node& root, const std::string& filename) {
   }
   // Each top-level section on its own: a problem in one does not hide the
   // problems of the others. Unknown keys are reported and left out.
+  ParseUnit(ctx, [&] { return ctx.CheckUtf8(root); });
   ParseUnit(ctx, [&] { return CheckKeys(root, ctx, "", top); });
   ParseUnit(ctx, [&] { return ParseDefaults(root["defaults"], ctx, cfg.get()); });
   ParseUnit(ctx, [&] { return ParseCommands(root["commands"], ctx); });

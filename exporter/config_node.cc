@@ -19,6 +19,25 @@ Status ConfigContext::Error(const YAML::Node& node, const std::string& message) 
   return Status::Error(filename_ + ": " + text);
 }
 
+Status ConfigContext::CheckUtf8(const YAML::Node& node) const {
+  if (node.IsScalar()) {
+    if (IsValidUtf8(node.Scalar())) return Status::Ok();
+    return Error(node, "\"" + EscapeLogField(node.Scalar(), 80) +
+                           "\" is not valid UTF-8 (label values must be)");
+  }
+  if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (Status s = CheckUtf8(item); !s.ok()) return s;
+    }
+  } else if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (Status s = CheckUtf8(kv.first); !s.ok()) return s;
+      if (Status s = CheckUtf8(kv.second); !s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
 Status ConfigContext::CheckMap(const YAML::Node& node, std::string_view what,
                                std::initializer_list<std::string_view> allowed) const {
   if (!node.IsMap()) return Error(node, std::string(what) + " must be a mapping");

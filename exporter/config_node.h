@@ -56,6 +56,12 @@ class ConfigContext {
     return copy;
   }
 
+  /// Errors unless every string in the tree under `node`, keys included,
+  /// is valid UTF-8: any of them may end up as a label value, and one bad
+  /// byte makes Prometheus reject the whole /metrics page. The error names
+  /// the line and shows the bytes escaped.
+  Status CheckUtf8(const YAML::Node& node) const;
+
   /// Errors unless `node` is a map whose keys are all in `allowed` and appear
   /// once each; names every unknown or repeated key and its line, one per
   /// line of the message.

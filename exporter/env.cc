@@ -1,16 +1,26 @@
 #include "exporter/env.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -18,6 +28,13 @@ namespace joelclaw {
 namespace {
 
 std::string ErrnoText(int err) { return std::strerror(err); }
+
+// Children that a Run() is waiting for: the orphan reaper leaves them
+// alone. Spawning happens under the lock, so the reaper never sees a child
+// of Run() that is not in the set yet.
+std::mutex g_children_mu;
+std::set<pid_t> g_running;  // GUARDED_BY(g_children_mu)
+std::atomic<bool> g_subreaper{false};
 
 class RealEnv : public Env {
  public:
@@ -62,7 +79,12 @@ class RealEnv : public Env {
     for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
     pid_t pid = 0;
-    int rc = posix_spawnp(&pid, cargv[0], &actions, &attr, cargv.data(), environ);
+    int rc;
+    {
+      std::lock_guard<std::mutex> lock(g_children_mu);
+      rc = posix_spawnp(&pid, cargv[0], &actions, &attr, cargv.data(), environ);
+      if (rc == 0) g_running.insert(pid);
+    }
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     close(out_pipe[1]);
@@ -119,11 +141,21 @@ class RealEnv : public Env {
       kill(pid, SIGKILL);
     }
     // Output closed but the process may still be exiting; wait for it
-    // within what is left of the deadline, then kill it.
+    // within what is left of the deadline, then kill it. Its exit is seen
+    // without reaping it (WNOWAIT) so that its process group can be killed
+    // while the pid cannot yet be reused: whatever the command left running
+    // in its group (a background job) ends with it.
     int wstatus = 0;
     while (true) {
-      pid_t w = waitpid(pid, &wstatus, WNOHANG);
-      if (w == pid) break;
+      siginfo_t info;
+      std::memset(&info, 0, sizeof(info));
+      int w = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+      if (w == 0 && info.si_pid == pid) {
+        kill(-pid, SIGKILL);
+        while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+        }
+        break;
+      }
       if (w < 0 && errno != EINTR) break;
       if (!timed_out && !cancelled &&
           (std::chrono::steady_clock::now() >= deadline ||
@@ -134,6 +166,10 @@ class RealEnv : public Env {
         kill(pid, SIGKILL);
       }
       usleep(2000);
+    }
+    {
+      std::lock_guard<std::mutex> lock(g_children_mu);
+      g_running.erase(pid);
     }
     if (cancelled) return Result<CommandResult>::Error("'" + argv[0] + "' was cancelled");
     if (timed_out) {
@@ -195,6 +231,173 @@ class RealEnv : public Env {
 Env* Env::Default() {
   static RealEnv* env = new RealEnv();
   return env;
+}
+
+namespace {
+
+class PosixFile : public WritableFile {
+ public:
+  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixFile() override { close(fd_); }
+
+  Status Append(std::string_view data) override {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = write(fd_, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::Error("cannot write " + path_ + ": " + ErrnoText(errno));
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+  Status Sync() override {
+    if (fdatasync(fd_) != 0) return Status::Error("cannot sync " + path_ + ": " + ErrnoText(errno));
+    return Status::Ok();
+  }
+  Status Truncate(uint64_t size) override {
+    if (ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      return Status::Error("cannot truncate " + path_ + ": " + ErrnoText(errno));
+    }
+    return Status::Ok();
+  }
+  Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) override {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t got = pread(fd_, buf + done, n - done, static_cast<off_t>(offset + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return Result<size_t>::Error("cannot read " + path_ + ": " + ErrnoText(errno));
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
+    }
+    return done;
+  }
+  Result<uint64_t> Size() override {
+    struct stat st;
+    if (fstat(fd_, &st) != 0) {
+      return Result<uint64_t>::Error("cannot stat " + path_ + ": " + ErrnoText(errno));
+    }
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+ private:
+  const int fd_;
+  const std::string path_;
+};
+
+class PosixLock : public FileLock {
+ public:
+  explicit PosixLock(int fd) : fd_(fd) {}
+  ~PosixLock() override { close(fd_); }  // Releases the flock.
+
+ private:
+  const int fd_;
+};
+
+// The pids of this process's children, from /proc/self/task/*/children
+// (an adopted orphan is the child of whichever thread it was given to).
+std::vector<pid_t> ListChildren() {
+  std::vector<pid_t> out;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return out;
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream in(std::string("/proc/self/task/") + e->d_name + "/children");
+    pid_t pid;
+    while (in >> pid) out.push_back(pid);
+  }
+  closedir(d);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WritableFile>> Env::OpenWritable(const std::string& path, bool truncate) {
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0),
+                0600);
+  if (fd < 0) {
+    return Result<std::unique_ptr<WritableFile>>::Error("cannot open " + path + ": " +
+                                                        ErrnoText(errno));
+  }
+  return std::unique_ptr<WritableFile>(new PosixFile(fd, path));
+}
+
+Status Env::CreateDir(const std::string& path) {
+  if (mkdir(path.c_str(), 0700) == 0) return Status::Ok();
+  const int err = errno;
+  struct stat st;
+  if (err == EEXIST && stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
+  return Status::Error("cannot create directory " + path + ": " + ErrnoText(err));
+}
+
+Status Env::SyncDir(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::Error("cannot open directory " + path + ": " + ErrnoText(errno));
+  const int rc = fsync(fd);
+  const int err = errno;
+  close(fd);
+  if (rc != 0) return Status::Error("cannot sync directory " + path + ": " + ErrnoText(err));
+  return Status::Ok();
+}
+
+Status Env::RenameFile(const std::string& from, const std::string& to) {
+  if (rename(from.c_str(), to.c_str()) != 0) {
+    return Status::Error("cannot rename " + from + " to " + to + ": " + ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
+Status Env::DeleteFile(const std::string& path) {
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::Error("cannot remove " + path + ": " + ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<FileLock>> Env::LockFile(const std::string& path) {
+  using R = Result<std::unique_ptr<FileLock>>;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return R::Error("cannot open " + path + ": " + ErrnoText(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return R::Error(path + " is locked by another process");
+  }
+  return std::unique_ptr<FileLock>(new PosixLock(fd));
+}
+
+Status EnableChildSubreaper() {
+#ifdef __linux__
+  if (g_subreaper.exchange(true)) return Status::Ok();
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    g_subreaper = false;
+    return Status::Error(std::string("cannot become a child subreaper: ") + ErrnoText(errno));
+  }
+  // Orphans whose parent exits after its Run() returned (a double fork)
+  // arrive later: look once a second for the life of the process.
+  std::thread([] {
+    while (true) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      ReapOrphans();
+    }
+  }).detach();
+#endif
+  return Status::Ok();
+}
+
+int ReapOrphans() {
+  if (!g_subreaper) return 0;
+  std::lock_guard<std::mutex> lock(g_children_mu);
+  int killed = 0;
+  for (pid_t pid : ListChildren()) {
+    if (g_running.count(pid) > 0) continue;
+    // Not a command we run: an orphan given to us. It and its group go.
+    const pid_t group = getpgid(pid);
+    if (group == pid && group != getpgrp()) kill(-group, SIGKILL);
+    kill(pid, SIGKILL);
+    ++killed;
+    int status;
+    waitpid(pid, &status, WNOHANG);
+  }
+  return killed;
 }
 
 std::string FirstLineOf(const std::string& text, size_t max) {

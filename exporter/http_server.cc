@@ -1,402 +1,747 @@
+// The HTTP server on Boost.Asio + Boost.Beast (docs/http-server.md says why
+// this library). Boost's headers are heavy: they stay in this one file, and
+// http_server.h shows none of them.
 #include "exporter/http_server.h"
 
-#include <CivetServer.h>
-#include <civetweb.h>
-#include <link.h>
-#include <netdb.h>
 #include <openssl/ssl.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cctype>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
-#include <cstring>
+#include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "exporter/text_parse.h"
 #include "spdlog/spdlog.h"
 
 namespace joelclaw {
-namespace {
 
-const char* StatusText(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-  }
-}
-
-void Send(struct mg_connection* conn, const HttpResponse& r, bool head) {
-  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + StatusText(r.status) + "\r\n";
-  out += "Content-Type: " + r.content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-  out += "Cache-Control: no-store\r\n";
-  out += "X-Content-Type-Options: nosniff\r\n";
-  for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
-  out += "\r\n";
-  mg_write(conn, out.data(), out.size());
-  if (!head && !r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
-}
-
-}  // namespace
-
-struct HttpServer::Impl : public CivetHandler {
-  Options options;
-  std::vector<HttpRoute> routes;
-  std::mutex auth_mu;
-  std::shared_ptr<BasicAuthenticator> auth;  // GUARDED_BY(auth_mu); swapped on reload.
-  std::unique_ptr<CivetServer> server;
-  std::string tls_error;  // Set by InitSsl when TLS setup fails.
-
-  bool Handle(CivetServer*, struct mg_connection* conn) {
-    const struct mg_request_info* ri = mg_get_request_info(conn);
-    HttpRequest req;
-    req.method = ri->request_method ? ri->request_method : "";
-    req.path = ri->local_uri ? ri->local_uri : "/";
-    req.query = ri->query_string ? ri->query_string : "";
-    req.remote_addr = ri->remote_addr;
-    for (int i = 0; i < ri->num_headers; ++i) {
-      req.headers[AsciiLower(ri->http_headers[i].name)] =
-          ri->http_headers[i].value ? ri->http_headers[i].value : "";
-    }
-    const bool head = req.method == "HEAD";
-    std::shared_ptr<BasicAuthenticator> authenticator;
-    {
-      std::lock_guard<std::mutex> lock(auth_mu);
-      authenticator = auth;
-    }
-    if (authenticator && authenticator->enabled() &&
-        !authenticator->Check(req.Header("authorization"))) {
-      HttpResponse r = HttpResponse::Text(401, "Unauthorized\n");
-      r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"joelclaw_exporter\"");
-      Send(conn, r, head);
-      return true;
-    }
-    const HttpRoute* path_match = nullptr;
-    const HttpRoute* route = nullptr;
-    for (const HttpRoute& r : routes) {
-      if (r.path != req.path) continue;
-      path_match = &r;
-      if (r.method == req.method || (head && r.method == "GET")) route = &r;
-    }
-    if (route == nullptr) {
-      if (path_match != nullptr) {
-        HttpResponse r = HttpResponse::Text(405, "Method Not Allowed\n");
-        std::string allow;
-        for (const HttpRoute& x : routes) {
-          if (x.path == req.path) allow += (allow.empty() ? "" : ", ") + x.method;
-        }
-        r.headers.emplace_back("Allow", allow);
-        Send(conn, r, head);
-      } else {
-        Send(conn, HttpResponse::Text(404, "Not Found\n"), head);
-      }
-      return true;
-    }
-    if (req.method == "POST") {
-      long long len = ri->content_length;
-      if (len > static_cast<long long>(options.max_body_bytes)) {
-        Send(conn, HttpResponse::Text(413, "request body too large\n"), false);
-        return true;
-      }
-      char buf[16384];
-      while (true) {
-        int n = mg_read(conn, buf, sizeof(buf));
-        if (n <= 0) break;
-        req.body.append(buf, static_cast<size_t>(n));
-        if (req.body.size() > options.max_body_bytes) {
-          Send(conn, HttpResponse::Text(413, "request body too large\n"), false);
-          return true;
-        }
-      }
-    }
-    HttpResponse resp;
-    try {
-      resp = route->handler(req);
-    } catch (const std::exception& e) {
-      spdlog::error("handler for {} threw: {}", req.path, e.what());
-      resp = HttpResponse::Text(500, "internal error\n");
-    }
-    Send(conn, resp, head);
-    return true;
-  }
-
-  bool handleGet(CivetServer* s, struct mg_connection* c) override { return Handle(s, c); }
-  bool handlePost(CivetServer* s, struct mg_connection* c) override { return Handle(s, c); }
-  bool handleHead(CivetServer* s, struct mg_connection* c) override { return Handle(s, c); }
-  bool handlePut(CivetServer* s, struct mg_connection* c) override { return Handle(s, c); }
-  bool handleDelete(CivetServer* s, struct mg_connection* c) override { return Handle(s, c); }
-  bool handleOptions(CivetServer* s, struct mg_connection* c) override { return Handle(s, c); }
-  bool handlePatch(CivetServer* s, struct mg_connection* c) override { return Handle(s, c); }
-};
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Debian bookworm's civetweb 1.15 loads libssl at run time and was built for
-// the OpenSSL 1.1 API. It looks up SSL_get_peer_certificate, which OpenSSL 3
-// no longer exports (it is a macro for SSL_get1_peer_certificate now), keeps
-// the missing pointer as NULL and calls it after every TLS handshake: the
-// first HTTPS request crashes the process (civetweb issue #1334). Its table
-// of loaded functions (`ssl_sw`: {name, flags, function} entries) is private,
-// so this finds entries by their name pointers in civetweb's writable data,
-// learns where the function sits from the SSL_new entry, and fills in the
-// OpenSSL 3 equivalent, which has the same contract (a new reference the
-// caller frees). Must run after civetweb loaded libssl and before it accepts
-// a connection: from the init_ssl callback. Returns "" when the entry is
-// filled (or needed nothing), else why it could not be.
-struct CivetwebSegments {
-  std::vector<std::pair<const char*, size_t>> read_only, writable;
-};
+constexpr size_t kMaxHeaderBytes = 16 << 10;
+// After an answer that leaves part of a request body unread, the rest is
+// read and thrown away for this long (or this many bytes) before closing:
+// closing with unread data makes the kernel send a reset, which can reach
+// the client before it has read the answer (a 401 or 413 it never sees).
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 1 << 20;
+// New certificate files are looked for at most this often.
+constexpr auto kCertCheckEvery = std::chrono::seconds(1);
 
-CivetwebSegments FindCivetwebSegments() {
-  struct Search {
-    uintptr_t anchor;  // An address inside libcivetweb's code.
-    CivetwebSegments segments;
-  } search{reinterpret_cast<uintptr_t>(&mg_start), {}};
-  dl_iterate_phdr(
-      [](struct dl_phdr_info* info, size_t, void* data) -> int {
-        auto* s = static_cast<Search*>(data);
-        bool mine = false;
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
-          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          uintptr_t start = info->dlpi_addr + ph.p_vaddr;
-          mine = mine || (ph.p_type == PT_LOAD && s->anchor >= start &&
-                          s->anchor < start + ph.p_memsz);
-        }
-        if (!mine) return 0;
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
-          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_R)) continue;
-          auto seg = std::make_pair(reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr),
-                                    static_cast<size_t>(ph.p_memsz));
-          (ph.p_flags & PF_W ? s->segments.writable : s->segments.read_only).push_back(seg);
-        }
-        return 1;
-      },
-      &search);
-  return search.segments;
+// What identifies a file's content well enough to notice a rotation.
+std::string FileSignature(const std::string& path) {
+  if (path.empty()) return "-";
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "missing";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+         std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
 }
 
-// Pointer-aligned slots in the writable segments that point at the string
-// `name` (NUL-terminated, starting a string) in the read-only ones.
-std::vector<void**> NameSlots(const CivetwebSegments& segs, const std::string& name) {
-  std::vector<uintptr_t> strings;
-  for (const auto& [base, size] : segs.read_only) {
-    const char* end = base + size;
-    for (const char* p = base; p < end; ++p) {
-      p = static_cast<const char*>(memmem(p, end - p, name.c_str(), name.size() + 1));
-      if (p == nullptr) break;
-      if (p == base || p[-1] == '\0') strings.push_back(reinterpret_cast<uintptr_t>(p));
-    }
-  }
-  std::vector<void**> slots;
-  for (const auto& [base, size] : segs.writable) {
-    const uintptr_t first = (reinterpret_cast<uintptr_t>(base) + alignof(void*) - 1) &
-                            ~uintptr_t{alignof(void*) - 1};
-    void** const end = reinterpret_cast<void**>(const_cast<char*>(base) + size) - 3;
-    for (void** slot = reinterpret_cast<void**>(first); slot < end; ++slot) {
-      if (std::find(strings.begin(), strings.end(), reinterpret_cast<uintptr_t>(*slot)) !=
-          strings.end()) {
-        slots.push_back(slot);
-      }
-    }
-  }
-  return slots;
+std::string TlsSignature(const WebConfig& wc) {
+  return FileSignature(wc.cert_file) + "|" + FileSignature(wc.key_file) + "|" +
+         FileSignature(wc.client_ca_file);
 }
 
-std::string FillCivetwebPeerCertificate() {
-#if OPENSSL_VERSION_MAJOR >= 3
-  const CivetwebSegments segs = FindCivetwebSegments();
-  std::vector<void**> reference = NameSlots(segs, "SSL_new");
-  std::vector<void**> target = NameSlots(segs, "SSL_get_peer_certificate");
-  if (target.empty()) return "";  // This civetweb does not use it.
-  if (reference.size() != 1 || target.size() != 1) {
-    return "unexpected libcivetweb layout (SSL function table not found)";
-  }
-  SSL* (*ssl_new)(SSL_CTX*) = SSL_new;
-  int offset = 0;
-  for (int k = 1; k <= 3 && offset == 0; ++k) {
-    if (reference[0][k] == reinterpret_cast<void*>(ssl_new)) offset = k;
-  }
-  if (offset == 0) return "unexpected libcivetweb layout (SSL_new entry not loaded)";
-  void** function = target[0] + offset;
-  if (*function == nullptr) {
-    X509* (*replacement)(const SSL*) = SSL_get1_peer_certificate;
-    *function = reinterpret_cast<void*>(replacement);
-  }
-#endif
-  return "";
-}
+// Accepts any client certificate: RequestClientCert and RequireAnyClientCert
+// ask for one without verifying it (exporter-toolkit's meaning).
+int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
 
-// civetweb's init_ssl callback: configure the SSL_CTX ourselves so the
-// exporter-toolkit layout (separate cert_file and key_file, client CA, min
-// version) works. Returning 1 tells civetweb the context is ready.
-int InitSsl(void* ssl_ctx, void* user_data) {
-  // civetweb hands over its own user data (the CivetServer), which carries
-  // ours as its user context.
-  auto* civet = static_cast<CivetServer*>(user_data);
-  auto* impl = static_cast<HttpServer::Impl*>(const_cast<void*>(civet->getUserContext()));
-  if (impl == nullptr) return -1;
-  const WebConfig& wc = impl->options.web;
-  std::string compat = FillCivetwebPeerCertificate();
-  if (!compat.empty()) {
-    impl->tls_error = "this civetweb cannot serve TLS with this OpenSSL: " + compat;
-    return -1;
-  }
-  SSL_CTX* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+// A server TLS context for the web config: the exporter-toolkit layout
+// (separate cert and key files, a client CA file and policy), TLS 1.2 or
+// newer, no renegotiation, no compression.
+Result<std::shared_ptr<ssl::context>> BuildTlsContext(const WebConfig& wc) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* ctx = context->native_handle();
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_min_proto_version(ctx,
+                                wc.min_version == "TLS13" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx,
+                                wc.max_version == "TLS12" ? TLS1_2_VERSION : TLS1_3_VERSION);
   if (SSL_CTX_use_certificate_chain_file(ctx, wc.cert_file.c_str()) != 1) {
-    impl->tls_error = "cannot load TLS certificate " + wc.cert_file;
-    return -1;
+    return Status::Error("cannot load the TLS certificate " + wc.cert_file);
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, wc.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
       SSL_CTX_check_private_key(ctx) != 1) {
-    impl->tls_error = "cannot load TLS key " + wc.key_file + " (or it does not match the certificate)";
-    return -1;
+    return Status::Error("cannot load the TLS key " + wc.key_file +
+                         " (or it does not match the certificate)");
   }
-  SSL_CTX_set_min_proto_version(ctx, wc.min_version == "TLS13" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  // Sessions resumed on another connection must have passed the same
+  // client-certificate check: OpenSSL refuses resumption without an id.
+  static const unsigned char kSessionContext[] = "joelclaw_exporter";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
   if (!wc.client_ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(ctx, wc.client_ca_file.c_str(), nullptr) != 1) {
-      impl->tls_error = "cannot load client CA " + wc.client_ca_file;
-      return -1;
+      return Status::Error("cannot load the client CA file " + wc.client_ca_file);
     }
-    int mode = SSL_VERIFY_NONE;
-    if (wc.client_auth_type == "RequireAndVerifyClientCert") {
-      mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    } else if (wc.client_auth_type == "VerifyClientCertIfGiven") {
-      mode = SSL_VERIFY_PEER;
+    // Tells clients which CAs their certificate should come from.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(wc.client_ca_file.c_str())) {
+      SSL_CTX_set_client_CA_list(ctx, names);
     }
-    SSL_CTX_set_verify(ctx, mode, nullptr);
   }
-  return 1;
+  const std::string& policy = wc.client_auth_type;
+  if (policy == "RequestClientCert") {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, AcceptAnyCertificate);
+  } else if (policy == "RequireAnyClientCert") {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       AcceptAnyCertificate);
+  } else if (policy == "VerifyClientCertIfGiven") {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  } else if (policy == "RequireAndVerifyClientCert") {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  return context;
+}
+
+beast::string_view Reason(int status) {
+  return http::obsolete_reason(static_cast<http::status>(status));
 }
 
 }  // namespace
 
-Result<std::string> CivetListenSpec(const std::string& address, bool tls) {
+class Session;
+
+struct HttpServer::Impl {
+  Options options;
+  std::vector<HttpRoute> routes;
+
+  // Destroyed last (declared first): sessions and handlers still queued in
+  // it refer to the members below.
+  std::unique_ptr<net::io_context> ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::unique_ptr<net::thread_pool> workers;
+  std::unique_ptr<net::thread_pool> bcrypt;  // One thread: bcrypt is serialized.
+  std::vector<std::thread> io_threads;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> queued_auth{0};
+
+  mutable std::mutex mu;
+  std::shared_ptr<BasicAuthenticator> auth;            // GUARDED_BY(mu)
+  std::map<std::string, std::string> extra_headers;    // GUARDED_BY(mu)
+  WebConfig tls_config;                                // GUARDED_BY(mu)
+  std::shared_ptr<ssl::context> tls;                   // GUARDED_BY(mu); null = plain
+  std::string tls_signature;                           // GUARDED_BY(mu)
+  std::string tls_failed_signature;                    // GUARDED_BY(mu)
+  Clock::time_point tls_checked;                       // GUARDED_BY(mu)
+  int open = 0;                                        // GUARDED_BY(mu)
+  // Sessions waiting for request headers, oldest first: the ones closed
+  // to make room at the connection cap.
+  std::list<std::weak_ptr<Session>> waiting;           // GUARDED_BY(mu)
+  bool accept_paused = false;                          // GUARDED_BY(mu)
+  uint64_t timeouts = 0;                               // GUARDED_BY(mu)
+  uint64_t evicted = 0;                                // GUARDED_BY(mu)
+
+  void DoAccept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+  // The TLS context for a new connection, re-read first when its files
+  // changed. REQUIRES: mu held.
+  std::shared_ptr<ssl::context> CurrentTlsLocked();
+  // Closes the longest-waiting session to make room; false when none
+  // waits. REQUIRES: mu held.
+  bool EvictOldestLocked();
+  // A session ended. REQUIRES: mu not held.
+  void Closed(std::list<std::weak_ptr<Session>>::iterator slot, bool was_waiting);
+};
+
+/// One connection, plain or TLS. Its async operations run on its strand;
+/// handlers of non-quick routes run on the worker pool and post back.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpServer::Impl* server, tcp::socket socket, std::shared_ptr<ssl::context> tls)
+      : server_(server), tls_context_(std::move(tls)) {
+    beast::error_code ec;
+    tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (!ec) remote_addr_ = remote.address().to_string();
+    if (tls_context_) {
+      tls_.emplace(std::move(socket), *tls_context_);
+    } else {
+      plain_.emplace(std::move(socket));
+    }
+  }
+
+  ~Session() { server_->Closed(waiting_slot_, is_waiting_); }
+
+  void Start() {
+    Lowest().expires_after(Ms(server_->options.read_header_timeout));
+    MarkWaiting();
+    if (tls_) {
+      auto self = shared_from_this();
+      tls_->async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+        if (ec) return self->Fail(ec, "TLS handshake");
+        self->ReadHeader();
+      });
+    } else {
+      ReadHeader();
+    }
+  }
+
+  // Ends the connection from another thread (eviction, Stop).
+  void CloseSoon() {
+    auto self = shared_from_this();
+    net::post(Lowest().get_executor(), [self] {
+      beast::error_code ignored;
+      self->Lowest().socket().close(ignored);
+    });
+  }
+
+  // Taken out of the waiting list by the server (eviction). REQUIRES: the
+  // server's mu held.
+  void set_not_waiting() { is_waiting_ = false; }
+
+ private:
+  static std::chrono::milliseconds Ms(Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+  }
+
+  beast::tcp_stream& Lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+
+  template <class F>
+  void WithStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(*plain_);
+    }
+  }
+
+  void MarkWaiting();
+  void MarkBusy();
+
+  void Fail(beast::error_code ec, const char* what) {
+    MarkBusy();
+    if (ec == beast::error::timeout) {
+      std::lock_guard<std::mutex> lock(server_->mu);
+      ++server_->timeouts;
+    } else if (ec != net::error::operation_aborted && ec != http::error::end_of_stream &&
+               ec != net::error::eof && ec != net::error::connection_reset) {
+      spdlog::debug("http: {} from {}: {}", what, remote_addr_, ec.message());
+    }
+    beast::error_code ignored;
+    Lowest().socket().close(ignored);
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(kMaxHeaderBytes);
+    auto self = shared_from_this();
+    WithStream([&](auto& stream) {
+      http::async_read_header(stream, buffer_, *parser_,
+                              [self](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    MarkBusy();
+    if (ec == http::error::header_limit) {
+      return Respond(HttpResponse::Text(431, "Request headers too large\n"), false);
+    }
+    if (ec) return Fail(ec, "reading request headers");
+    const auto& h = parser_->get();
+    request_ = HttpRequest();
+    request_.method = std::string(h.method_string());
+    const std::string target(h.target());
+    const size_t q = target.find('?');
+    request_.path = target.substr(0, q);
+    request_.query = q == std::string::npos ? "" : target.substr(q + 1);
+    request_.remote_addr = remote_addr_;
+    for (const auto& field : h) {
+      std::string name = AsciiLower(std::string(field.name_string()));
+      std::string& slot = request_.headers[name];
+      slot = slot.empty() ? std::string(field.value())
+                          : slot + ", " + std::string(field.value());
+    }
+    head_ = request_.method == "HEAD";
+    keep_alive_ = h.keep_alive();
+    has_body_ = parser_->chunked() ||
+                (parser_->content_length() && *parser_->content_length() > 0);
+    Lowest().expires_after(Ms(server_->options.request_timeout));
+
+    std::shared_ptr<BasicAuthenticator> auth;
+    {
+      std::lock_guard<std::mutex> lock(server_->mu);
+      auth = server_->auth;
+    }
+    if (!auth || !auth->enabled()) return AfterAuth(true);
+    const std::string header = request_.Header("authorization");
+    switch (auth->CheckFast(header)) {
+      case BasicAuthenticator::Verdict::kAllowed:
+        return AfterAuth(true);
+      case BasicAuthenticator::Verdict::kDenied:
+        return AfterAuth(false);
+      case BasicAuthenticator::Verdict::kNeedsBcrypt:
+        break;
+    }
+    if (server_->queued_auth.fetch_add(1) >= server_->options.max_queued_auth) {
+      server_->queued_auth.fetch_sub(1);
+      HttpResponse busy = HttpResponse::Text(
+          503, "Service Unavailable: too many password checks are waiting; retry shortly\n");
+      busy.headers.emplace_back("Retry-After", "1");
+      return Respond(std::move(busy), false);
+    }
+    auto self = shared_from_this();
+    net::post(*server_->bcrypt, [self, auth, header] {
+      const bool ok = !self->server_->stopping && auth->Check(header);
+      self->server_->queued_auth.fetch_sub(1);
+      net::post(self->Lowest().get_executor(), [self, ok] { self->AfterAuth(ok); });
+    });
+  }
+
+  void AfterAuth(bool ok) {
+    if (!ok) {
+      HttpResponse r = HttpResponse::Text(401, "Unauthorized\n");
+      r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"joelclaw_exporter\"");
+      return Respond(std::move(r), !has_body_);
+    }
+    const HttpRoute* path_match = nullptr;
+    route_ = nullptr;
+    for (const HttpRoute& r : server_->routes) {
+      if (r.path != request_.path) continue;
+      path_match = &r;
+      if (r.method == request_.method || (head_ && r.method == "GET")) route_ = &r;
+    }
+    if (route_ == nullptr) {
+      if (path_match == nullptr) {
+        return Respond(HttpResponse::Text(404, "Not Found\n"), !has_body_);
+      }
+      HttpResponse r = HttpResponse::Text(405, "Method Not Allowed\n");
+      std::string allow;
+      for (const HttpRoute& x : server_->routes) {
+        if (x.path == request_.path) allow += (allow.empty() ? "" : ", ") + x.method;
+      }
+      r.headers.emplace_back("Allow", allow);
+      return Respond(std::move(r), !has_body_);
+    }
+    if (route_->precheck) {
+      std::optional<HttpResponse> early;
+      try {
+        early = route_->precheck(request_);
+      } catch (const std::exception& e) {
+        spdlog::error("http: the precheck of {} threw: {}", request_.path, e.what());
+        early = HttpResponse::Text(500, "internal error\n");
+      }
+      if (early) return Respond(std::move(*early), !has_body_);
+    }
+    if (!has_body_) return Dispatch();
+    if (route_->method != "POST") {
+      // GET routes take no body: answer, then close rather than read it.
+      return Dispatch();
+    }
+    const size_t limit =
+        route_->max_body_bytes > 0 ? route_->max_body_bytes : server_->options.max_body_bytes;
+    if (parser_->content_length() && *parser_->content_length() > limit) {
+      return Respond(TooLarge(limit), false);
+    }
+    parser_->body_limit(limit);
+    if (beast::iequals(request_.Header("expect"), "100-continue")) {
+      auto self = shared_from_this();
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      WithStream([&](auto& stream) {
+        http::async_write(stream, *cont, [self, cont](beast::error_code ec, size_t) {
+          if (ec) return self->Fail(ec, "writing 100 Continue");
+          self->ReadBody();
+        });
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  static HttpResponse TooLarge(size_t limit) {
+    return HttpResponse::Text(413, "Payload Too Large: this endpoint takes at most " +
+                                       std::to_string(limit) + " bytes\n");
+  }
+
+  void ReadBody() {
+    auto self = shared_from_this();
+    WithStream([&](auto& stream) {
+      http::async_read(stream, buffer_, *parser_, [self](beast::error_code ec, size_t) {
+        if (ec == http::error::body_limit) {
+          const size_t limit = self->route_->max_body_bytes > 0
+                                   ? self->route_->max_body_bytes
+                                   : self->server_->options.max_body_bytes;
+          return self->Respond(TooLarge(limit), false);
+        }
+        if (ec) return self->Fail(ec, "reading the request body");
+        self->request_.body = std::move(self->parser_->get().body());
+        self->has_body_ = false;  // Read: the connection may be kept.
+        self->Dispatch();
+      });
+    });
+  }
+
+  HttpResponse RunHandler() const {
+    try {
+      return route_->handler(request_);
+    } catch (const std::exception& e) {
+      spdlog::error("http: the handler of {} threw: {}", request_.path, e.what());
+      return HttpResponse::Text(500, "internal error\n");
+    }
+  }
+
+  void Dispatch() {
+    const bool keep = !has_body_;
+    if (route_->quick) return Respond(RunHandler(), keep);
+    auto self = shared_from_this();
+    net::post(*server_->workers, [self, keep] {
+      if (self->server_->stopping) return;
+      HttpResponse r = self->RunHandler();
+      net::post(self->Lowest().get_executor(),
+                [self, keep, r = std::move(r)]() mutable { self->Respond(std::move(r), keep); });
+    });
+  }
+
+  // Writes `r`; keeps the connection for another request when `keep` and
+  // the client asked for keep-alive, else closes it (lingering when part of
+  // a request body was left unread).
+  void Respond(HttpResponse r, bool keep) {
+    keep = keep && keep_alive_ && !server_->stopping;
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(r.status));
+    res->reason(Reason(r.status));
+    res->set(http::field::content_type, r.content_type);
+    res->set(http::field::cache_control, "no-store");
+    res->set("X-Content-Type-Options", "nosniff");
+    {
+      std::lock_guard<std::mutex> lock(server_->mu);
+      for (const auto& [name, value] : server_->extra_headers) res->set(name, value);
+    }
+    for (const auto& [name, value] : r.headers) res->set(name, value);
+    res->keep_alive(keep);
+    if (head_) {
+      res->content_length(r.body.size());
+    } else {
+      res->body() = std::move(r.body);
+      res->prepare_payload();
+    }
+    Lowest().expires_after(Ms(server_->options.request_timeout));
+    const bool linger = !keep && has_body_;
+    auto self = shared_from_this();
+    WithStream([&](auto& stream) {
+      http::async_write(stream, *res, [self, res, keep, linger](beast::error_code ec, size_t) {
+        if (ec) return self->Fail(ec, "writing the response");
+        if (keep) {
+          self->Lowest().expires_after(Ms(self->server_->options.read_header_timeout));
+          self->MarkWaiting();
+          return self->ReadHeader();
+        }
+        self->Finish(linger);
+      });
+    });
+  }
+
+  void Finish(bool linger) {
+    beast::error_code ignored;
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (!linger) {
+      Lowest().socket().close(ignored);
+      return;
+    }
+    Lowest().expires_after(kLingerTime);
+    Drain();
+  }
+
+  void Drain() {
+    auto self = shared_from_this();
+    drain_.resize(16 << 10);
+    Lowest().async_read_some(net::buffer(drain_), [self](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kLingerBytes) {
+        beast::error_code ignored;
+        self->Lowest().socket().close(ignored);
+        return;
+      }
+      self->Drain();
+    });
+  }
+
+  HttpServer::Impl* const server_;
+  std::shared_ptr<ssl::context> tls_context_;  // Outlives tls_.
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+  std::string remote_addr_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequest request_;
+  const HttpRoute* route_ = nullptr;
+  bool head_ = false;
+  bool keep_alive_ = false;
+  bool has_body_ = false;  // A body arrived (or is arriving) that was not read.
+  std::vector<char> drain_;
+  size_t drained_ = 0;
+  // In HttpServer::Impl::waiting while is_waiting_ (both GUARDED_BY the
+  // server's mu).
+  std::list<std::weak_ptr<Session>>::iterator waiting_slot_;
+  bool is_waiting_ = false;
+};
+
+void Session::MarkWaiting() {
+  std::lock_guard<std::mutex> lock(server_->mu);
+  if (is_waiting_) return;
+  waiting_slot_ = server_->waiting.insert(server_->waiting.end(), weak_from_this());
+  is_waiting_ = true;
+}
+
+void Session::MarkBusy() {
+  std::lock_guard<std::mutex> lock(server_->mu);
+  if (!is_waiting_) return;
+  server_->waiting.erase(waiting_slot_);
+  is_waiting_ = false;
+}
+
+void HttpServer::Impl::Closed(std::list<std::weak_ptr<Session>>::iterator slot,
+                              bool was_waiting) {
+  bool resume = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (was_waiting) waiting.erase(slot);
+    --open;
+    resume = accept_paused && !stopping;
+    accept_paused = false;
+  }
+  if (resume) net::post(acceptor->get_executor(), [this] { DoAccept(); });
+}
+
+bool HttpServer::Impl::EvictOldestLocked() {
+  while (!waiting.empty()) {
+    std::shared_ptr<Session> oldest = waiting.front().lock();
+    waiting.pop_front();
+    if (!oldest) continue;
+    oldest->set_not_waiting();
+    ++evicted;
+    oldest->CloseSoon();
+    return true;
+  }
+  return false;
+}
+
+std::shared_ptr<ssl::context> HttpServer::Impl::CurrentTlsLocked() {
+  if (!tls) return nullptr;
+  const auto now = Clock::now();
+  if (now - tls_checked < kCertCheckEvery) return tls;
+  tls_checked = now;
+  const std::string signature = TlsSignature(tls_config);
+  if (signature == tls_signature || signature == tls_failed_signature) return tls;
+  Result<std::shared_ptr<ssl::context>> fresh = BuildTlsContext(tls_config);
+  if (!fresh.ok()) {
+    // Often a rotation caught half-way (new certificate, old key): the
+    // next change of the files tries again.
+    spdlog::warn("http: the TLS files changed but cannot be used, keeping the previous ones: {}",
+                 fresh.status().message());
+    tls_failed_signature = signature;
+    return tls;
+  }
+  spdlog::info("http: TLS certificate files changed; new connections use them");
+  tls = *fresh;
+  tls_signature = signature;
+  tls_failed_signature.clear();
+  return tls;
+}
+
+void HttpServer::Impl::DoAccept() {
+  if (stopping) return;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (open >= options.max_connections && !EvictOldestLocked()) {
+      accept_paused = true;  // Closed() resumes.
+      return;
+    }
+  }
+  acceptor->async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket s) {
+    OnAccept(ec, std::move(s));
+  });
+}
+
+void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (stopping || ec == net::error::operation_aborted) return;
+  if (ec) {
+    // Out of descriptors, say: wait a moment rather than spin.
+    spdlog::warn("http: accept failed: {}", ec.message());
+    auto timer = std::make_shared<net::steady_timer>(acceptor->get_executor(),
+                                                     std::chrono::milliseconds(100));
+    timer->async_wait([this, timer](beast::error_code) { DoAccept(); });
+    return;
+  }
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  std::shared_ptr<ssl::context> tls_context;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ++open;
+    tls_context = CurrentTlsLocked();
+  }
+  std::make_shared<Session>(this, std::move(socket), std::move(tls_context))->Start();
+  DoAccept();
+}
+
+Result<std::pair<std::string, int>> ParseListenAddress(const std::string& address) {
+  using R = Result<std::pair<std::string, int>>;
   std::string host, port;
   if (!address.empty() && address[0] == ':') {
     port = address.substr(1);
   } else {
-    size_t colon = address.rfind(':');
+    const size_t colon = address.rfind(':');
     if (colon == std::string::npos) {
-      return Result<std::string>::Error("listen address '" + address + "' must be HOST:PORT or :PORT");
+      return R::Error("listen address '" + address + "' must be HOST:PORT or :PORT");
     }
     host = address.substr(0, colon);
     port = address.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
   }
   if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
       port.size() > 5 || std::stoi(port) > 65535) {
-    return Result<std::string>::Error("listen address '" + address + "' has an invalid port");
+    return R::Error("listen address '" + address + "' has an invalid port");
   }
-  std::string spec = host.empty() ? port : host + ":" + port;
-  if (tls) spec += "s";
-  return spec;
+  return std::make_pair(host, std::stoi(port));
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(Options options,
                                                       std::vector<HttpRoute> routes) {
-  Result<std::string> spec = CivetListenSpec(options.listen_address, options.web.tls_enabled);
-  if (!spec.ok()) return spec.status();
+  Result<std::pair<std::string, int>> where = ParseListenAddress(options.listen_address);
+  if (!where.ok()) return where.status();
   std::unique_ptr<HttpServer> server(new HttpServer());
-  server->impl_ = std::make_unique<Impl>();
+  server->impl_ = std::make_shared<Impl>();
   Impl* impl = server->impl_.get();
   impl->options = std::move(options);
   impl->routes = std::move(routes);
-  impl->auth = std::make_shared<BasicAuthenticator>(impl->options.web.users);
-  std::vector<std::string> civet_opts = {
-      "listening_ports", *spec,
-      "num_threads", std::to_string(impl->options.threads),
-      "request_timeout_ms", "15000",
-      // A worker holding an idle keep-alive connection notices Stop() only
-      // when the connection's wait ends: keep that short so shutdown stays
-      // under a second (scrapes come seconds apart and reconnect anyway;
-      // bursts of requests still share a connection).
-      "enable_keep_alive", "yes",
-      "keep_alive_timeout_ms", "500",
-      "tcp_nodelay", "1",
-  };
-  CivetCallbacks callbacks{};
-  if (impl->options.web.tls_enabled) callbacks.init_ssl = InitSsl;
-  try {
-    impl->server = std::make_unique<CivetServer>(civet_opts, &callbacks, impl);
-  } catch (const std::exception& e) {
-    if (!impl->tls_error.empty()) {
+  const WebConfig& web = impl->options.web;
+  impl->auth = std::make_shared<BasicAuthenticator>(web.users);
+  impl->extra_headers = web.headers;
+  if (web.tls_enabled) {
+    Result<std::shared_ptr<ssl::context>> tls = BuildTlsContext(web);
+    if (!tls.ok()) {
       return Status::Error("cannot serve TLS on " + impl->options.listen_address + ": " +
-                           impl->tls_error);
+                           tls.status().message());
     }
-    return Status::Error("cannot listen on " + impl->options.listen_address +
-                         " (address in use, or not an address of this machine)");
+    impl->tls = *tls;
+    impl->tls_config = web;
+    impl->tls_signature = TlsSignature(web);
+    impl->tls_checked = Clock::now();
   }
-  impl->server->addHandler("/", impl);
-  std::vector<int> ports = impl->server->getListeningPorts();
-  server->port_ = ports.empty() ? 0 : ports[0];
+  // Every connection is a descriptor: make room for the cap (the soft
+  // limit is often 1024; Go servers raise it to the hard limit likewise).
+  struct rlimit files;
+  const rlim_t wanted = static_cast<rlim_t>(impl->options.max_connections) + 256;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < wanted &&
+      files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = std::min(files.rlim_max, std::max(wanted, files.rlim_cur));
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  impl->ioc = std::make_unique<net::io_context>(std::max(1, impl->options.io_threads));
+  beast::error_code ec;
+  net::ip::address address;
+  const std::string& host = where->first;
+  if (host.empty() || host == "0.0.0.0") {
+    address = net::ip::address_v4::any();
+  } else if (host == "::") {
+    address = net::ip::address_v6::any();
+  } else {
+    address = net::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+    if (ec) {
+      return Status::Error("cannot listen on " + impl->options.listen_address +
+                           ": the host must be an IP address");
+    }
+  }
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(where->second));
+  tcp::acceptor& acceptor = impl->acceptor.emplace(net::make_strand(*impl->ioc));
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(1024, ec);
+  if (ec) {
+    return Status::Error("cannot listen on " + impl->options.listen_address + " (" +
+                         ec.message() + ")");
+  }
+  server->port_ = acceptor.local_endpoint(ec).port();
+  impl->workers = std::make_unique<net::thread_pool>(std::max(1, impl->options.worker_threads));
+  impl->bcrypt = std::make_unique<net::thread_pool>(1);
+  net::post(acceptor.get_executor(), [impl] { impl->DoAccept(); });
+  for (int i = 0; i < std::max(1, impl->options.io_threads); ++i) {
+    impl->io_threads.emplace_back([impl] { impl->ioc->run(); });
+  }
   return server;
 }
 
 void HttpServer::SetBasicAuthUsers(std::map<std::string, std::string> users) {
   auto fresh = std::make_shared<BasicAuthenticator>(std::move(users));
-  std::lock_guard<std::mutex> lock(impl_->auth_mu);
+  std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->auth = std::move(fresh);
 }
 
-namespace {
-
-// Opens and at once closes a TCP connection to the server's own listening
-// socket. Best effort.
-void PokeListener(const std::string& listen_address, int port) {
-  std::string host;
-  if (!listen_address.empty() && listen_address[0] != ':') {
-    host = listen_address.substr(0, listen_address.rfind(':'));
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-      host = host.substr(1, host.size() - 2);
+Status HttpServer::UpdateWebConfig(const WebConfig& web) {
+  std::shared_ptr<ssl::context> tls;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (web.tls_enabled != (impl_->tls != nullptr)) {
+      return Status::Error(std::string("turning TLS ") + (web.tls_enabled ? "on" : "off") +
+                           " needs a restart of the exporter");
     }
   }
-  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-  if (host == "::") host = "::1";
-  struct addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  struct addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return;
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0) {
-    connect(fd, res->ai_addr, res->ai_addrlen);
-    close(fd);
+  if (web.tls_enabled) {
+    Result<std::shared_ptr<ssl::context>> built = BuildTlsContext(web);
+    if (!built.ok()) return built.status();
+    tls = *built;
   }
-  freeaddrinfo(res);
+  auto auth = std::make_shared<BasicAuthenticator>(web.users);
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->auth = std::move(auth);
+  impl_->extra_headers = web.headers;
+  if (tls) {
+    impl_->tls = std::move(tls);
+    impl_->tls_config = web;
+    impl_->tls_signature = TlsSignature(web);
+    impl_->tls_failed_signature.clear();
+  }
+  return Status::Ok();
 }
 
-}  // namespace
+HttpServer::Stats HttpServer::GetStats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return {impl_->open, impl_->timeouts, impl_->evicted};
+}
 
 void HttpServer::Stop() {
-  if (!impl_ || !impl_->server) return;
-  // civetweb's listening thread looks at the stop flag only between polls of
-  // up to two seconds: shutdown would take that long. A connection to our
-  // own port ends the poll at once, so keep poking until close() returns.
-  std::atomic<bool> closed{false};
-  std::thread waker([&] {
-    while (!closed.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      if (!closed.load()) PokeListener(impl_->options.listen_address, port_);
-    }
-  });
-  impl_->server->close();
-  closed = true;
-  waker.join();
-  impl_->server.reset();
+  if (!impl_ || !impl_->ioc) return;
+  Impl* impl = impl_.get();
+  impl->stopping = true;
+  // No new I/O from here on: the loop threads return at once and every
+  // session stays where it is until the pools and the loop are destroyed.
+  impl->ioc->stop();
+  for (std::thread& t : impl->io_threads) t.join();
+  impl->io_threads.clear();
+  // Handlers in progress finish (a spool write, a reload); queued ones and
+  // queued password checks are dropped.
+  impl->bcrypt->stop();
+  impl->bcrypt->join();
+  impl->workers->stop();
+  impl->workers->join();
+  impl->bcrypt.reset();
+  impl->workers.reset();
+  beast::error_code ignored;
+  impl->acceptor->close(ignored);
+  impl->acceptor.reset();
+  // Destroys the sessions still queued in the loop, closing their sockets.
+  impl->ioc.reset();
 }
 
 HttpServer::~HttpServer() { Stop(); }

@@ -122,23 +122,7 @@ MetricSet BuildMetrics(const std::vector<CheckState>& checks,
           "When the config was last loaded successfully, Unix seconds.", {},
           info.last_reload_success_time);
   AddProcessMetrics(info.process, &m);
-  if (info.bridge) {
-    const BridgeStats& b = *info.bridge;
-    for (size_t i = 0; i < kBridgeNotificationStatuses.size(); ++i) {
-      m.Counter("joelclaw_bridge_notifications_total",
-                "Alertmanager notifications received on /alertmanager, by outcome.",
-                {{"status", std::string(kBridgeNotificationStatuses[i])}}, b.notifications[i]);
-    }
-    m.Counter("joelclaw_bridge_events_sent_total", "Events Inngest accepted from the bridge.", {},
-              b.events_sent);
-    m.Counter("joelclaw_bridge_send_failures_total",
-              "Failed attempts to deliver spooled events to Inngest.", {}, b.send_failures);
-    m.Gauge("joelclaw_bridge_spool_events", "Events spooled and not yet delivered to Inngest.", {},
-            b.spool_events);
-    m.Gauge("joelclaw_bridge_spool_oldest_age_seconds",
-            "Age of the oldest undelivered event in the spool, 0 when it is empty.", {},
-            b.spool_oldest_age_seconds);
-  }
+  if (info.bridge) AddBridgeMetrics(*info.bridge, &m);
   m.Gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
           {}, info.start_time);
   return m;

@@ -31,4 +31,16 @@ std::string Excerpt(std::string_view s, size_t max_bytes = 40);
 /// Excerpt() between single quotes: 'like this...'.
 std::string QuotedExcerpt(std::string_view s, size_t max_bytes = 40);
 
+/// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or
+/// code points past U+10FFFF): what Prometheus requires of label values.
+/// Pure.
+bool IsValidUtf8(std::string_view s);
+
+/// `s` made safe for one log line: control bytes (newlines included),
+/// backslashes, double quotes and bytes that are not valid UTF-8 become
+/// escapes (\n, \\, \", \xff), and at most `max_bytes` of the input are
+/// kept ("..." marks a cut). A forged "\n2026-01-01 … error …" stays on the
+/// line it came in. Pure.
+std::string EscapeLogField(std::string_view s, size_t max_bytes = 512);
+
 }  // namespace joelclaw

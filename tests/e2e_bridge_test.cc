@@ -5,10 +5,16 @@
 // event waits in the spool), and kill -9 with an undelivered event (it
 // arrives after the restart, once).
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <set>
 #include <thread>
+
+#include "exporter/bridge/spool.h"
 
 #include "gtest/gtest.h"
 #include "tests/support/fake_inngest.h"
@@ -31,7 +37,8 @@ double Value(const std::string& metrics, const std::string& series) {
 // A config with the bridge pointing at 127.0.0.1:inngest_port, its secrets
 // and spool in `dir`.
 std::string WriteBridgeConfig(const TempDir& dir, int inngest_port,
-                              const std::string& timeout = "2s") {
+                              const std::string& timeout = "2s",
+                              const std::string& spool_dir = "") {
   WriteFileOrDie(dir.File("bridge-token"), std::string(kToken) + "\n", 0600);
   WriteFileOrDie(dir.File("inngest-event-key"), std::string(kKey) + "\n", 0600);
   const std::string path = dir.File("config.yaml");
@@ -51,7 +58,7 @@ std::string WriteBridgeConfig(const TempDir& dir, int inngest_port,
                      timeout +
                      "\n"
                      "  spool_dir: " +
-                     dir.File("spool") +
+                     (spool_dir.empty() ? dir.File("spool") : spool_dir) +
                      "\n"
                      "  retry: {initial: 100ms, max: 500ms}\n");
   return path;
@@ -104,6 +111,15 @@ class Exporter {
   }
   Subprocess& process() { return *process_; }
   std::string Log() const { return process_ ? process_->Log() : ""; }
+  // A line of /proc/PID/status in KiB ("VmHWM", "VmRSS"), -1 when absent.
+  long StatusKiB(const std::string& field) {
+    std::ifstream in("/proc/" + std::to_string(process_->pid()) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+    }
+    return -1;
+  }
 
  private:
   const TempDir& dir_;
@@ -124,8 +140,8 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
   ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
   // Every status value is exported before the first notification.
   std::string m = exporter.Metrics();
-  for (const char* s :
-       {"accepted", "bad_request", "unauthorized", "spool_error"}) {
+  for (const char* s : {"accepted", "bad_request", "unauthorized",
+                        "unsupported_media_type", "too_large", "spool_error"}) {
     EXPECT_EQ(
         Value(m, std::string("joelclaw_bridge_notifications_total{status=\"") +
                      s + "\"}"),
@@ -133,6 +149,13 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
         << s;
   }
   EXPECT_EQ(Value(m, "joelclaw_bridge_spool_events"), 0);
+  EXPECT_EQ(Value(m, "joelclaw_bridge_spool_writable"), 1);
+  for (const char* reason : {"rejected", "spool_full", "corrupt"}) {
+    EXPECT_EQ(Value(m, std::string("joelclaw_bridge_events_dropped_total{reason=\"") +
+                           reason + "\"}"),
+              0)
+        << reason;
+  }
 
   HttpReply r = exporter.Notify(Payload("firing.json"));
   ASSERT_EQ(r.status, 200) << r.body << r.error << exporter.Log();
@@ -155,8 +178,12 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("alerts is missing"), std::string::npos) << r.body;
   r = exporter.Notify(
-      std::string(9 << 20, ' '));  // Over the server's body limit.
+      std::string(9 << 20, ' '));  // Over the bridge's body limit.
   EXPECT_EQ(r.status, 413);
+  // Not JSON: a cross-site form post, say.
+  r = HttpRequest("POST", exporter.Url("/alertmanager"), Payload("firing.json"),
+                  {"Content-Type: text/plain", std::string("Authorization: Bearer ") + kToken});
+  EXPECT_EQ(r.status, 415);
 
   EXPECT_TRUE(exporter.WaitMetric(
       "joelclaw_bridge_notifications_total{status=\"unauthorized\"}", 2));
@@ -166,12 +193,15 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
   EXPECT_EQ(
       Value(m, "joelclaw_bridge_notifications_total{status=\"bad_request\"}"),
       1);
+  EXPECT_EQ(Value(m, "joelclaw_bridge_notifications_total{status=\"too_large\"}"), 1);
+  EXPECT_EQ(Value(m, "joelclaw_bridge_notifications_total{status=\"unsupported_media_type\"}"),
+            1);
   EXPECT_EQ(Value(m, "joelclaw_bridge_events_sent_total"), 1);
   EXPECT_EQ(Value(m, "joelclaw_bridge_send_failures_total"), 0);
   EXPECT_EQ(inngest.Events().size(), 1u);
   EXPECT_EQ(inngest.Unauthorized(), 0);
 
-  // Every bridge family is documented, and all five are there.
+  // Every bridge family is documented, and all nine are there.
   const std::set<std::string> documented = DocumentedMetrics();
   int families = 0;
   for (size_t at = 0;
@@ -182,7 +212,7 @@ TEST(BridgeEndToEndTest, DeliversOnceAndRejectsBadTokensAndPayloads) {
         << name << " is not in docs/metrics.md";
     ++families;
   }
-  EXPECT_EQ(families, 5);
+  EXPECT_EQ(families, 9);
 
   // promtool accepts the exposition with the bridge's families.
   ExpectPromtoolAcceptsMetrics(dir, m);
@@ -325,6 +355,84 @@ TEST(BridgeEndToEndTest, WithoutABridgeSectionTheRouteIs404) {
   EXPECT_NE(r.body.find("bridge is not configured"), std::string::npos)
       << r.body;
   EXPECT_EQ(exporter.Metrics().find("joelclaw_bridge_"), std::string::npos);
+}
+
+TEST(BridgeEndToEndTest, AnUnwritableSpoolKeepsTheExporterServingAndIsRetried) {
+  TempDir dir;
+  FakeInngest inngest(kKey);
+  ASSERT_TRUE(inngest.ok());
+  // The spool's parent is a file: its directory cannot be created (as on a
+  // read-only filesystem, which root could write to anyway).
+  WriteFileOrDie(dir.File("state"), "not a directory");
+  Exporter exporter(dir, WriteBridgeConfig(dir, inngest.port(), "2s",
+                                           dir.File("state") + "/spool"));
+  ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
+  std::string m = exporter.Metrics();
+  EXPECT_EQ(Value(m, "joelclaw_bridge_spool_writable"), 0) << m;
+  EXPECT_NE(m.find("joelclaw_exporter_build_info{"), std::string::npos);  // Still serving.
+  HttpReply r = exporter.Notify(Payload("firing.json"));
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("cannot be opened"), std::string::npos) << r.body;
+  // The directory becomes possible: the bridge opens its spool by itself.
+  std::remove(dir.File("state").c_str());
+  ASSERT_EQ(mkdir(dir.File("state").c_str(), 0700), 0);
+  ASSERT_TRUE(exporter.WaitMetric("joelclaw_bridge_spool_writable", 1)) << exporter.Log();
+  ASSERT_EQ(exporter.Notify(Payload("firing.json")).status, 200);
+  ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() == 1; }, seconds(10)));
+  EXPECT_TRUE(exporter.WaitMetric(
+      "joelclaw_bridge_notifications_total{status=\"spool_error\"}", 1));
+}
+
+TEST(BridgeEndToEndTest, UnauthenticatedHugePostsAreNotRead) {
+  TempDir dir;
+  FakeInngest inngest(kKey);
+  Exporter exporter(dir, WriteBridgeConfig(dir, inngest.port()));
+  ASSERT_TRUE(exporter.WaitUp()) << exporter.Log();
+  const long before = exporter.StatusKiB("VmRSS");
+  ASSERT_GT(before, 0);
+  const std::string body(8 << 20, '{');
+  std::vector<std::thread> posts;
+  std::atomic<int> unauthorized{0};
+  for (int i = 0; i < 16; ++i) {
+    posts.emplace_back([&, i] {
+      std::vector<std::string> headers = {"Content-Type: application/json"};
+      // Half let curl wait for 100-continue, half send the body at once.
+      if (i % 2 == 1) headers.push_back("Expect:");
+      HttpReply r = HttpRequest("POST", exporter.Url("/alertmanager"), body, headers, 10000);
+      if (r.status == 401) ++unauthorized;
+    });
+  }
+  for (std::thread& t : posts) t.join();
+  EXPECT_GE(unauthorized.load(), 8);
+  const long peak = exporter.StatusKiB("VmHWM");
+  // 16 bodies of 8 MiB would be 128 MiB; none is read.
+  EXPECT_LT(peak - before, 32 << 10) << "peak " << peak << " KiB, before " << before << " KiB";
+  EXPECT_EQ(exporter.Metrics().find("status=\"accepted\"} 1"), std::string::npos);
+  EXPECT_TRUE(exporter.process().Running());
+}
+
+TEST(BridgeEndToEndTest, ALargeSpoolIsReplayedWithoutLoadingIt) {
+  TempDir dir;
+  const int inngest_port = FreePort();  // Down: the spool stays full.
+  // 24 MiB of pending events, as a long Inngest outage leaves them.
+  {
+    auto spool = Spool::Open(dir.File("spool"));
+    ASSERT_TRUE(spool.ok()) << spool.status().message();
+    const std::string event =
+        "{\"name\":\"system/health.degraded\",\"id\":\"x\",\"data\":{\"pad\":\"" +
+        std::string(4000, 'p') + "\"}}";
+    std::vector<std::string> batch(100, event);
+    for (int i = 0; i < 60; ++i) ASSERT_TRUE((*spool)->Append(batch, 1e9).ok());
+  }
+  TempDir empty_dir;
+  Exporter empty(empty_dir, WriteBridgeConfig(empty_dir, inngest_port));
+  ASSERT_TRUE(empty.WaitUp()) << empty.Log();
+  Exporter full(dir, WriteBridgeConfig(dir, inngest_port));
+  ASSERT_TRUE(full.WaitUp()) << full.Log();
+  ASSERT_TRUE(full.WaitMetric("joelclaw_bridge_spool_events", 6000)) << full.Metrics();
+  const long with = full.StatusKiB("VmHWM");
+  const long without = empty.StatusKiB("VmHWM");
+  EXPECT_LT(with - without, 12 << 10) << with << " KiB vs " << without << " KiB";
 }
 
 }  // namespace e2e_bridge_test

@@ -129,14 +129,7 @@ std::string LineDiff(const std::string& want, const std::string& got) {
 }
 
 // A bcrypt hash of `password` (cost 5: fast, still real bcrypt).
-std::string Bcrypt(const std::string& password) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
-  auto data = std::make_unique<crypt_data>();
-  std::memset(data.get(), 0, sizeof(crypt_data));
-  const char* hash = crypt_r(password.c_str(), salt, data.get());
-  return hash != nullptr && hash[0] != '*' ? hash : "";
-}
+std::string Bcrypt(const std::string& password) { return BcryptHash(password); }
 
 TEST(E2eTest, MetricsMatchGoldenAndPassPromtool) {
   TempDir dir;

@@ -1,5 +1,7 @@
 #include "exporter/bridge/bridge_config.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -37,21 +39,57 @@ Result<BridgeConfig> ParseBridgeConfig(const YAML::Node& node,
                                        const ConfigContext& ctx) {
   BridgeConfig b;
   Status s = ctx.CheckMap(node, "bridge",
-                          {"token_file", "inngest", "spool_dir", "retry"});
+                          {"token_file", "inngest", "spool_dir", "retry",
+                           "max_notification_bytes", "max_event_bytes",
+                           "spool_max_events", "spool_max_bytes"});
   if (!s.ok()) return s;
-  if (!(s = ctx.GetString(node, "bridge", "token_file", false, &b.token_file))
+  if (!node["token_file"] || node["token_file"].IsNull()) {
+    return ctx.Error(node,
+                     "bridge has no token_file: the bridge needs a bearer "
+                     "token (Alertmanager's http_config.authorization), or "
+                     "anyone who reaches the port could send events");
+  }
+  if (!(s = ctx.GetString(node, "bridge", "token_file", true, &b.token_file))
            .ok())
     return s;
-  if (!b.token_file.empty()) {
-    b.token_file = ctx.ResolvePath(b.token_file);
-    s = ReadSecret(node["token_file"], ctx, "bridge: token_file", b.token_file,
-                   &b.token);
-    if (!s.ok()) return s;
+  b.token_file = ctx.ResolvePath(b.token_file);
+  s = ReadSecret(node["token_file"], ctx, "bridge: token_file", b.token_file,
+                 &b.token);
+  if (!s.ok()) return s;
+  struct Limit {
+    const char* key;
+    int64_t min, max;
+    int64_t* out;
+  };
+  for (const Limit& l :
+       {Limit{"max_notification_bytes", 4096, 64ll << 20, &b.max_notification_bytes},
+        Limit{"max_event_bytes", 1024, 1ll << 20, &b.max_event_bytes},
+        Limit{"spool_max_events", 1, 10000000, &b.spool_max_events},
+        Limit{"spool_max_bytes", 1ll << 20, 1ll << 40, &b.spool_max_bytes}}) {
+    if (!(s = ctx.GetInt(node, "bridge", l.key, l.min, l.max, l.out)).ok())
+      return s;
   }
   if (!(s = ctx.GetString(node, "bridge", "spool_dir", true, &b.spool_dir))
            .ok())
     return s;
   b.spool_dir = ctx.ResolvePath(b.spool_dir);
+  {
+    // The spool creates only its own directory (one level).
+    std::string parent = b.spool_dir;
+    while (parent.size() > 1 && parent.back() == '/') parent.pop_back();
+    const size_t slash = parent.find_last_of('/');
+    parent = slash == std::string::npos ? "." : slash == 0 ? "/" : parent.substr(0, slash);
+    struct stat st;
+    if (stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      b.warnings.push_back(
+          ctx.Error(node["spool_dir"], "bridge: spool_dir's parent directory " + parent +
+                                           " does not exist; the exporter creates only " +
+                                           b.spool_dir +
+                                           " itself, so /alertmanager will answer 503 until "
+                                           "the parent is there")
+              .message());
+    }
+  }
 
   YAML::Node inngest = node["inngest"];
   if (!inngest || inngest.IsNull())

@@ -24,7 +24,7 @@ size_t KeepAnswer(char* ptr, size_t size, size_t nmemb, void* userdata) {
 Status PostInngestEvents(const std::string& base_url,
                          const std::string& event_key,
                          const std::string& events_json, Duration timeout,
-                         const std::atomic<bool>* cancel) {
+                         const std::atomic<bool>* cancel, long* http_status) {
   CURL* c = curl_easy_init();
   if (c == nullptr) return Status::Error("curl_easy_init failed");
   std::string answer;
@@ -54,6 +54,7 @@ Status PostInngestEvents(const std::string& base_url,
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(c);
   curl_slist_free_all(headers);
+  if (http_status != nullptr) *http_status = rc == CURLE_OK ? status : 0;
   // The URL holds the event key: errors name only the base URL.
   if (rc != CURLE_OK) {
     return Status::Error("POST " + base_url +
@@ -64,6 +65,16 @@ Status PostInngestEvents(const std::string& base_url,
                          std::to_string(status) + ": " + FirstLineOf(answer));
   }
   return Status::Ok();
+}
+
+DeliveryFailure ClassifyDeliveryFailure(long http_status) {
+  if (http_status == 401 || http_status == 403 || http_status == 404) {
+    return DeliveryFailure::kConfig;
+  }
+  if (http_status >= 400 && http_status <= 499 && http_status != 408 && http_status != 429) {
+    return DeliveryFailure::kPermanent;
+  }
+  return DeliveryFailure::kRetry;
 }
 
 }  // namespace joelclaw

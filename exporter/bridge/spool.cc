@@ -1,13 +1,8 @@
 #include "exporter/bridge/spool.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
 
 #include "nlohmann/json.hpp"
 
@@ -17,12 +12,11 @@ namespace {
 constexpr size_t kHeaderBytes = 8;
 // A rewrite is worth it once the log is this big and mostly acknowledged.
 constexpr uint64_t kCompactBytes = 1 << 20;
-
-std::string Errno() { return std::strerror(errno); }
+// Bytes copied per read while rewriting or scanning for the next record.
+constexpr size_t kChunk = 64 << 10;
 
 void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
 uint32_t GetU32(const char* p) {
@@ -32,41 +26,25 @@ uint32_t GetU32(const char* p) {
 }
 
 uint32_t Crc(const std::string_view data) {
-  return static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(data.data()),
-            static_cast<uInt>(data.size())));
+  return static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data.data()),
+                                     static_cast<uInt>(data.size())));
 }
 
-std::string EventPayload(uint64_t seq, double spooled_at,
-                         const std::string& event) {
+std::string EventPayload(uint64_t seq, double spooled_at, const std::string& event) {
   // The event is spliced in as text: it is already JSON and need not be
   // re-parsed on the request path.
-  return "{\"seq\":" + std::to_string(seq) +
-         ",\"spooled_at\":" + nlohmann::json(spooled_at).dump() +
-         ",\"event\":" + event + "}";
+  return "{\"seq\":" + std::to_string(seq) + ",\"spooled_at\":" +
+         nlohmann::json(spooled_at).dump() + ",\"event\":" + event + "}";
 }
 
-Status WriteAll(int fd, const std::string& bytes, const std::string& path) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Error("cannot write " + path + ": " + Errno());
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
+std::string AckRecord(uint64_t seq) {
+  return EncodeSpoolRecord("{\"ack\":" + std::to_string(seq) + "}");
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return Status::Error("cannot open directory " + dir + ": " + Errno());
-  int rc = fsync(fd);
-  std::string err = rc == 0 ? "" : Errno();
-  close(fd);
-  if (rc != 0)
-    return Status::Error("cannot sync directory " + dir + ": " + err);
-  return Status::Ok();
+std::string Parent(const std::string& dir) {
+  const size_t slash = dir.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : dir.substr(0, slash);
 }
 
 }  // namespace
@@ -80,144 +58,205 @@ std::string EncodeSpoolRecord(const std::string& payload) {
   return out;
 }
 
-Result<std::unique_ptr<Spool>> Spool::Open(const std::string& dir,
-                                           Options options) {
-  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::Error("cannot create spool directory " + dir + ": " +
-                         Errno());
-  }
+Spool::Spool(std::string dir, Options options)
+    : dir_(std::move(dir)),
+      log_path_(dir_ + "/spool.log"),
+      options_(options),
+      env_(options.env != nullptr ? options.env : Env::Default()),
+      max_events_(options.max_events),
+      max_bytes_(options.max_bytes) {}
+
+void Spool::SetLimits(size_t max_events, uint64_t max_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  max_events_ = max_events;
+  max_bytes_ = max_bytes;
+}
+
+Result<std::unique_ptr<Spool>> Spool::Open(const std::string& dir, Options options) {
   std::unique_ptr<Spool> spool(new Spool(dir, options));
-  const std::string lock_path = dir + "/LOCK";
-  spool->lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (spool->lock_fd_ < 0)
-    return Status::Error("cannot open " + lock_path + ": " + Errno());
-  if (flock(spool->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Status::Error("spool directory " + dir +
-                         " is in use by another process (" + lock_path +
-                         " is locked)");
+  Env* env = spool->env_;
+  Status s = env->CreateDir(dir);
+  if (!s.ok()) return s.WithPrefix("cannot create the spool directory");
+  // The new directory entry, and below the new log's, last only once their
+  // directories are synced: else a power cut can take the whole spool away
+  // after Append() said it was safe. Cheap enough to do on every open.
+  if (!(s = env->SyncDir(Parent(dir))).ok()) return s;
+  Result<std::unique_ptr<FileLock>> lock = env->LockFile(dir + "/LOCK");
+  if (!lock.ok()) {
+    return Status::Error("spool directory " + dir + " is in use by another process (" +
+                         lock.status().message() + ")");
   }
-  const std::string log = dir + "/spool.log";
-  spool->fd_ = open(log.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (spool->fd_ < 0)
-    return Status::Error("cannot open " + log + ": " + Errno());
-  Status s = spool->Replay();
-  if (!s.ok()) return s;
+  spool->lock_ = std::move(lock).value();
+  Result<std::unique_ptr<WritableFile>> log = env->OpenWritable(spool->log_path_, false);
+  if (!log.ok()) return log.status();
+  spool->log_ = std::move(log).value();
+  if (!(s = env->SyncDir(dir)).ok()) return s;
+  if (!(s = spool->Replay()).ok()) return s;
   return spool;
 }
 
-Spool::~Spool() {
-  if (fd_ >= 0) close(fd_);
-  if (lock_fd_ >= 0) close(lock_fd_);  // Releases the flock.
+Spool::~Spool() = default;
+
+bool Spool::ReadRecord(uint64_t offset, uint64_t file_size, std::string* payload) {
+  if (file_size - offset < kHeaderBytes) return false;
+  char header[kHeaderBytes];
+  Result<size_t> got = log_->ReadAt(offset, header, kHeaderBytes);
+  if (!got.ok() || *got != kHeaderBytes) return false;
+  const uint32_t len = GetU32(header);
+  const uint32_t crc = GetU32(header + 4);
+  if (len > options_.max_record_bytes + 4096 || file_size - offset - kHeaderBytes < len) {
+    return false;
+  }
+  payload->resize(len);
+  got = log_->ReadAt(offset + kHeaderBytes, payload->data(), len);
+  return got.ok() && *got == len && Crc(*payload) == crc;
+}
+
+uint64_t Spool::Resync(uint64_t offset, uint64_t file_size) {
+  // Candidates are tried only where the length field is plausible, which
+  // rules out nearly every offset inside JSON text at once.
+  std::string window, payload;
+  uint64_t window_at = 0;
+  for (uint64_t pos = offset + 1; pos + kHeaderBytes <= file_size; ++pos) {
+    if (pos < window_at || pos + kHeaderBytes > window_at + window.size()) {
+      window_at = pos;
+      window.resize(std::min<uint64_t>(kChunk, file_size - pos));
+      Result<size_t> got = log_->ReadAt(pos, window.data(), window.size());
+      if (!got.ok() || *got < kHeaderBytes) return file_size;
+      window.resize(*got);
+    }
+    const uint32_t len = GetU32(window.data() + (pos - window_at));
+    if (len < 2 || len > options_.max_record_bytes + 4096 ||
+        file_size - pos - kHeaderBytes < len) {
+      continue;
+    }
+    if (ReadRecord(pos, file_size, &payload)) return pos;
+  }
+  return file_size;
+}
+
+void Spool::DropThrough(uint64_t seq) {
+  while (!pending_.empty() && pending_.front().seq <= seq) {
+    live_bytes_ -= pending_.front().record_bytes;
+    pending_.pop_front();
+  }
 }
 
 Status Spool::Replay() {
   std::lock_guard<std::mutex> lock(mu_);
-  const std::string log = dir_ + "/spool.log";
-  std::string data;
-  {
-    char buf[65536];
-    off_t at = 0;
-    while (true) {
-      ssize_t n = pread(fd_, buf, sizeof(buf), at);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::Error("cannot read " + log + ": " + Errno());
-      if (n == 0) break;
-      data.append(buf, static_cast<size_t>(n));
-      at += n;
-    }
-  }
+  Result<uint64_t> size = log_->Size();
+  if (!size.ok()) return size.status();
+  const uint64_t file_size = *size;
   uint64_t acked = 0;
-  size_t off = 0;
-  std::string problem;
-  while (off < data.size()) {
-    if (data.size() - off < kHeaderBytes) {
-      problem = "a torn record header";
-      break;
+  uint64_t off = 0;
+  uint64_t skipped_bytes = 0;
+  size_t skipped_records = 0;
+  std::string payload;
+  bool rewrite = false;
+  while (off < file_size) {
+    bool intact = ReadRecord(off, file_size, &payload);
+    nlohmann::json j;
+    if (intact) {
+      j = nlohmann::json::parse(payload, nullptr, false);
+      intact = j.is_object() &&
+               ((j.contains("ack") && j["ack"].is_number_unsigned()) ||
+                (j.contains("seq") && j["seq"].is_number_unsigned() && j.contains("event") &&
+                 j["event"].is_object()));
     }
-    const uint32_t len = GetU32(data.data() + off);
-    const uint32_t crc = GetU32(data.data() + off + 4);
-    if (len > options_.max_record_bytes + 4096 ||
-        data.size() - off - kHeaderBytes < len) {
-      problem = "a torn record (length " + std::to_string(len) + ")";
-      break;
+    if (!intact) {
+      const uint64_t next = Resync(off, file_size);
+      if (next == file_size) {
+        // Nothing valid follows. A record cut short by the end of the file
+        // is a crash mid-write (never acknowledged, so nothing is lost);
+        // anything else is damage.
+        char header[kHeaderBytes];
+        Result<size_t> got = log_->ReadAt(off, header, std::min<uint64_t>(kHeaderBytes,
+                                                                          file_size - off));
+        const bool torn = !got.ok() || *got < kHeaderBytes ||
+                          file_size - off - kHeaderBytes < GetU32(header);
+        if (torn) {
+          warnings_.push_back(log_path_ + ": a torn record at byte " + std::to_string(off) +
+                              " (a crash mid-write?); cut off the last " +
+                              std::to_string(file_size - off) + " bytes");
+        } else {
+          ++skipped_records;
+          skipped_bytes += file_size - off;
+          warnings_.push_back(log_path_ + ": a record whose checksum or content is wrong at byte " +
+                              std::to_string(off) + "; dropped the last " +
+                              std::to_string(file_size - off) + " bytes");
+        }
+        // Cut the damage off so later appends follow valid records.
+        Status s = log_->Truncate(off);
+        if (s.ok()) s = log_->Sync();
+        if (!s.ok()) return s.WithPrefix("cannot cut the damaged tail off " + log_path_);
+        break;
+      }
+      ++skipped_records;
+      skipped_bytes += next - off;
+      warnings_.push_back(log_path_ + ": skipped " + std::to_string(next - off) +
+                          " damaged bytes at byte " + std::to_string(off) +
+                          " (a record whose checksum or content is wrong); the records after "
+                          "them are kept");
+      rewrite = true;
+      off = next;
+      continue;
     }
-    std::string_view payload(data.data() + off + kHeaderBytes, len);
-    if (Crc(payload) != crc) {
-      problem = "a record whose checksum does not match";
-      break;
-    }
-    nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
-    const size_t record_bytes = kHeaderBytes + len;
-    if (j.is_object() && j.contains("ack") && j["ack"].is_number_unsigned()) {
+    const size_t record_bytes = kHeaderBytes + payload.size();
+    if (j.contains("ack")) {
       acked = std::max<uint64_t>(acked, j["ack"].get<uint64_t>());
-      while (!pending_.empty() && pending_.front().seq <= acked) {
-        live_bytes_ -= pending_.front().record_bytes;
-        pending_.pop_front();
-      }
-    } else if (j.is_object() && j.contains("seq") &&
-               j["seq"].is_number_unsigned() && j.contains("event") &&
-               j["event"].is_object()) {
-      Entry e;
-      e.seq = j["seq"].get<uint64_t>();
-      e.spooled_at = j.value("spooled_at", 0.0);
-      e.event = j["event"].dump();
-      e.record_bytes = record_bytes;
-      next_seq_ = std::max(next_seq_, e.seq + 1);
-      if (e.seq > acked) {
-        live_bytes_ += record_bytes;
-        pending_.push_back(std::move(e));
-      }
+      DropThrough(acked);
     } else {
-      problem = "a record that is neither an event nor an acknowledgement";
-      break;
+      const uint64_t seq = j["seq"].get<uint64_t>();
+      next_seq_ = std::max(next_seq_, seq + 1);
+      if (seq > acked && (pending_.empty() || seq > pending_.back().seq)) {
+        const nlohmann::json& at = j["spooled_at"];
+        pending_.push_back({seq, at.is_number() ? at.get<double>() : 0.0, off, record_bytes});
+        live_bytes_ += record_bytes;
+      }
     }
     off += record_bytes;
   }
   next_seq_ = std::max(next_seq_, acked + 1);
-  log_bytes_ = off;
-  if (!problem.empty()) {
-    warnings_.push_back(
-        log + ": " + problem + " at byte " + std::to_string(off) +
-        " (a crash mid-write?); dropped the last " +
-        std::to_string(data.size() - off) + " bytes, kept " +
-        std::to_string(pending_.size()) + " pending events before it");
-    // Cut the damage off so later appends follow valid records.
-    if (ftruncate(fd_, static_cast<off_t>(off)) != 0 || fdatasync(fd_) != 0) {
-      return Status::Error("cannot cut the damaged tail off " + log + ": " +
-                           Errno());
-    }
+  corrupt_records_ += skipped_records;
+  Result<uint64_t> now = log_->Size();
+  if (!now.ok()) return now.status();
+  log_bytes_ = *now;
+  if (skipped_records > 0) {
+    warnings_.push_back(log_path_ + ": " + std::to_string(skipped_records) +
+                        " damaged records (" + std::to_string(skipped_bytes) +
+                        " bytes) skipped; kept " + std::to_string(pending_.size()) +
+                        " pending events");
   }
+  // Damage in the middle stays in the log until a rewrite: do it now, so
+  // the next start does not count it again.
+  if (rewrite) return Rewrite();
   return Status::Ok();
 }
 
 Status Spool::WriteRecords(const std::string& bytes) {
-  const std::string log = dir_ + "/spool.log";
-  Status s = WriteAll(fd_, bytes, log);
-  if (s.ok() && fdatasync(fd_) != 0)
-    s = Status::Error("cannot sync " + log + ": " + Errno());
+  if (!error_.ok()) return error_;
+  Status s = log_->Append(bytes);
+  if (s.ok()) s = log_->Sync();
   if (!s.ok()) {
-    // Best effort: a partial record would otherwise sit before later ones
-    // (replay would stop at it). If this fails too, replay's checksum still
-    // catches it.
-    if (ftruncate(fd_, static_cast<off_t>(log_bytes_)) != 0) {
-      s = s.WithPrefix("and cutting it back failed");
-    }
-    return s;
+    // A partial record would otherwise sit before later ones. Whether or
+    // not the cut-back works, what the disk holds is unknown now: the
+    // error sticks until the spool is opened again (replay's checksums sort
+    // out the rest).
+    Status cut = log_->Truncate(log_bytes_);
+    error_ = cut.ok() ? s : Status::Error(s.message() + "; and cutting the log back failed: " +
+                                          cut.message());
+    return error_;
   }
   log_bytes_ += bytes.size();
   return Status::Ok();
 }
 
-Status Spool::Append(const std::vector<std::string>& events, double now) {
+Status Spool::Append(const std::vector<std::string>& events, double now, size_t* dropped) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (pending_.size() + events.size() > options_.max_events) {
-    return Status::Error("the spool in " + dir_ + " is full (" +
-                         std::to_string(pending_.size()) +
-                         " undelivered events, limit " +
-                         std::to_string(options_.max_events) + ")");
-  }
-  std::string bytes;
-  std::vector<Entry> added;
+  if (dropped != nullptr) *dropped = 0;
+  if (!error_.ok()) return error_;
+  std::string records;
+  std::vector<Index> added;
   uint64_t seq = next_seq_;
   for (const std::string& ev : events) {
     if (ev.size() > options_.max_record_bytes) {
@@ -226,74 +265,127 @@ Status Spool::Append(const std::vector<std::string>& events, double now) {
                            std::to_string(options_.max_record_bytes));
     }
     const std::string record = EncodeSpoolRecord(EventPayload(seq, now, ev));
-    bytes += record;
-    added.push_back({seq++, now, ev, record.size()});
+    added.push_back({seq++, now, 0, record.size()});
+    records += record;
   }
+  if (events.size() > max_events_ || records.size() > max_bytes_) {
+    return Status::Error("the notification's " + std::to_string(events.size()) + " events (" +
+                         std::to_string(records.size()) + " bytes) do not fit the spool (" +
+                         std::to_string(max_events_) + " events, " +
+                         std::to_string(max_bytes_) + " bytes)");
+  }
+  // Oldest first out, as far as needed to fit the new events.
+  size_t drop = 0;
+  uint64_t kept_bytes = live_bytes_;
+  while (drop < pending_.size() &&
+         (pending_.size() - drop + events.size() > max_events_ ||
+          kept_bytes + records.size() > max_bytes_)) {
+    kept_bytes -= pending_[drop].record_bytes;
+    ++drop;
+  }
+  std::string bytes = drop > 0 ? AckRecord(pending_[drop - 1].seq) : "";
+  const uint64_t first_offset = log_bytes_ + bytes.size();
+  bytes += records;
   Status s = WriteRecords(bytes);
   if (!s.ok()) return s;
+  if (drop > 0) DropThrough(pending_[drop - 1].seq);
+  uint64_t offset = first_offset;
+  for (Index& e : added) {
+    e.offset = offset;
+    offset += e.record_bytes;
+    live_bytes_ += e.record_bytes;
+    pending_.push_back(e);
+  }
   next_seq_ = seq;
-  live_bytes_ += bytes.size();
-  for (Entry& e : added) pending_.push_back(std::move(e));
+  if (dropped != nullptr) *dropped = drop;
   return Status::Ok();
 }
 
-std::vector<Spool::Entry> Spool::Pending(size_t max) const {
+Result<std::vector<Spool::Entry>> Spool::Pending(size_t max) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Entry> out;
-  for (size_t i = 0; i < pending_.size() && i < max; ++i)
-    out.push_back(pending_[i]);
+  std::string payload;
+  uint64_t damaged_through = 0;
+  for (size_t i = 0; i < pending_.size() && out.size() < max; ++i) {
+    const Index& e = pending_[i];
+    nlohmann::json j;
+    if (ReadRecord(e.offset, log_bytes_, &payload)) {
+      j = nlohmann::json::parse(payload, nullptr, false);
+    }
+    if (!j.is_object() || !j.contains("event") || !j["event"].is_object() ||
+        !j.contains("seq") || j["seq"] != e.seq) {
+      // Damaged since it was written. Only the oldest can be acknowledged
+      // away (acks are a watermark): later damage waits its turn.
+      if (!out.empty()) break;
+      ++corrupt_records_;
+      damaged_through = e.seq;
+      warnings_.push_back(log_path_ + ": the record of event " + std::to_string(e.seq) +
+                          " at byte " + std::to_string(e.offset) +
+                          " no longer reads back intact; dropped");
+      continue;
+    }
+    out.push_back({e.seq, e.spooled_at, j["event"].dump(), e.record_bytes});
+  }
+  if (damaged_through > 0) {
+    Status s = WriteRecords(AckRecord(damaged_through));
+    if (!s.ok()) return s;
+    DropThrough(damaged_through);
+  }
   return out;
 }
 
 Status Spool::Ack(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
-  Status s =
-      WriteRecords(EncodeSpoolRecord("{\"ack\":" + std::to_string(seq) + "}"));
+  Status s = WriteRecords(AckRecord(seq));
   if (!s.ok()) return s;
-  while (!pending_.empty() && pending_.front().seq <= seq) {
-    live_bytes_ -= pending_.front().record_bytes;
-    pending_.pop_front();
-  }
-  if (pending_.empty() ||
-      (log_bytes_ > kCompactBytes && live_bytes_ * 2 < log_bytes_)) {
-    // The ack is durable already; a failed rewrite only leaves a longer log.
+  DropThrough(seq);
+  if (pending_.empty() || (log_bytes_ > kCompactBytes && live_bytes_ * 2 < log_bytes_)) {
+    // The ack is durable already; a failed rewrite only leaves a longer
+    // log (and is not sticky: the old log is intact).
     return Rewrite();
   }
   return Status::Ok();
 }
 
 Status Spool::Rewrite() {
-  const std::string log = dir_ + "/spool.log";
-  const std::string tmp = log + ".tmp";
-  std::string bytes;
-  for (Entry& e : pending_) {
-    const std::string record =
-        EncodeSpoolRecord(EventPayload(e.seq, e.spooled_at, e.event));
-    e.record_bytes = record.size();
-    bytes += record;
+  const std::string tmp = log_path_ + ".tmp";
+  Result<std::unique_ptr<WritableFile>> out = env_->OpenWritable(tmp, true);
+  if (!out.ok()) return out.status();
+  // Pending records are copied as they are (their payload holds their seq
+  // and time), one at a time.
+  std::deque<Index> moved = pending_;
+  uint64_t offset = 0;
+  std::string record;
+  Status s;
+  for (Index& e : moved) {
+    record.resize(e.record_bytes);
+    Result<size_t> got = log_->ReadAt(e.offset, record.data(), record.size());
+    if (!got.ok()) {
+      s = got.status();
+      break;
+    }
+    if (*got != record.size()) {
+      s = Status::Error("cannot rewrite " + log_path_ + ": it ends early");
+      break;
+    }
+    if (!(s = (*out)->Append(record)).ok()) break;
+    e.offset = offset;
+    offset += e.record_bytes;
   }
-  int fd = open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                0600);
-  if (fd < 0) return Status::Error("cannot create " + tmp + ": " + Errno());
-  Status s = WriteAll(fd, bytes, tmp);
-  if (s.ok() && fdatasync(fd) != 0)
-    s = Status::Error("cannot sync " + tmp + ": " + Errno());
-  if (s.ok() && rename(tmp.c_str(), log.c_str()) != 0) {
-    s = Status::Error("cannot rename " + tmp + " to " + log + ": " + Errno());
-  }
+  if (s.ok()) s = (*out)->Sync();
+  if (s.ok()) s = env_->RenameFile(tmp, log_path_);
   if (!s.ok()) {
-    close(fd);
-    unlink(tmp.c_str());
+    out->reset();
+    (void)env_->DeleteFile(tmp);
     return s;
   }
+  pending_ = std::move(moved);
+  log_ = std::move(out).value();
+  log_bytes_ = offset;
+  live_bytes_ = offset;
   // The rename is durable only once the directory is synced; until then
   // the old log (a superset) may come back, which replay handles.
-  s = SyncDir(dir_);
-  close(fd_);
-  fd_ = fd;
-  log_bytes_ = bytes.size();
-  live_bytes_ = bytes.size();
-  return s;
+  return env_->SyncDir(dir_);
 }
 
 size_t Spool::size() const {
@@ -301,9 +393,24 @@ size_t Spool::size() const {
   return pending_.size();
 }
 
+uint64_t Spool::bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return live_bytes_;
+}
+
 double Spool::OldestSpooledAt() const {
   std::lock_guard<std::mutex> lock(mu_);
   return pending_.empty() ? 0 : pending_.front().spooled_at;
+}
+
+Status Spool::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+uint64_t Spool::corrupt_records() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return corrupt_records_;
 }
 
 std::vector<std::string> Spool::TakeWarnings() {

@@ -7,11 +7,13 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/support/fault_injection_env.h"
 #include "tests/support/test_util.h"
 
 namespace joelclaw {
 namespace spool_test {
 
+using testing::FaultInjectionEnv;
 using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFileOrDie;
@@ -26,9 +28,15 @@ std::unique_ptr<Spool> OpenOrDie(const std::string& dir) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
-std::vector<std::string> PendingIds(const Spool& s) {
+std::vector<Spool::Entry> PendingOrDie(Spool& s, size_t max) {
+  Result<std::vector<Spool::Entry>> p = s.Pending(max);
+  EXPECT_TRUE(p.ok()) << p.status().message();
+  return p.ok() ? *p : std::vector<Spool::Entry>{};
+}
+
+std::vector<std::string> PendingIds(Spool& s) {
   std::vector<std::string> ids;
-  for (const Spool::Entry& e : s.Pending(1000)) {
+  for (const Spool::Entry& e : PendingOrDie(s, 1000)) {
     ids.push_back(nlohmann::json::parse(e.event)["id"].get<std::string>());
   }
   return ids;
@@ -44,14 +52,14 @@ TEST(SpoolTest, AppendsAndReplaysInOrder) {
     ASSERT_TRUE(s->Append({Event(3)}, 130).ok());
     EXPECT_EQ(s->size(), 3u);
     EXPECT_EQ(s->OldestSpooledAt(), 100);
-    EXPECT_EQ(s->Pending(2).size(), 2u);
+    EXPECT_EQ(PendingOrDie(*s, 2).size(), 2u);
   }
   auto s = OpenOrDie(d);  // As after a restart.
   ASSERT_TRUE(s);
   EXPECT_TRUE(s->TakeWarnings().empty());
   EXPECT_EQ(PendingIds(*s), (std::vector<std::string>{"e1", "e2", "e3"}));
   EXPECT_EQ(s->OldestSpooledAt(), 100);
-  std::vector<Spool::Entry> p = s->Pending(10);
+  std::vector<Spool::Entry> p = PendingOrDie(*s, 10);
   EXPECT_LT(p[0].seq, p[1].seq);
   EXPECT_LT(p[1].seq, p[2].seq);
 }
@@ -63,7 +71,7 @@ TEST(SpoolTest, AcksSurviveARestart) {
   {
     auto s = OpenOrDie(d);
     ASSERT_TRUE(s->Append({Event(1), Event(2), Event(3)}, 100).ok());
-    second = s->Pending(2)[1].seq;
+    second = PendingOrDie(*s, 2)[1].seq;
     ASSERT_TRUE(s->Ack(second).ok());
     EXPECT_EQ(PendingIds(*s), (std::vector<std::string>{"e3"}));
   }
@@ -71,8 +79,8 @@ TEST(SpoolTest, AcksSurviveARestart) {
   EXPECT_EQ(PendingIds(*s), (std::vector<std::string>{"e3"}));
   // New events get sequence numbers after every one seen, acked or not.
   ASSERT_TRUE(s->Append({Event(4)}, 200).ok());
-  EXPECT_GT(s->Pending(10)[1].seq, s->Pending(10)[0].seq);
-  EXPECT_GT(s->Pending(10)[0].seq, second);
+  EXPECT_GT(PendingOrDie(*s, 10)[1].seq, PendingOrDie(*s, 10)[0].seq);
+  EXPECT_GT(PendingOrDie(*s, 10)[0].seq, second);
 }
 
 TEST(SpoolTest, CompactsWhenEverythingIsAcked) {
@@ -81,9 +89,9 @@ TEST(SpoolTest, CompactsWhenEverythingIsAcked) {
   auto s = OpenOrDie(d);
   ASSERT_TRUE(s->Append({Event(1), Event(2)}, 100).ok());
   EXPECT_GT(s->LogBytes(), 0u);
-  ASSERT_TRUE(s->Ack(s->Pending(10)[0].seq).ok());
+  ASSERT_TRUE(s->Ack(PendingOrDie(*s, 10)[0].seq).ok());
   EXPECT_GT(s->LogBytes(), 0u);  // e2 is still pending.
-  ASSERT_TRUE(s->Ack(s->Pending(10)[0].seq).ok());
+  ASSERT_TRUE(s->Ack(PendingOrDie(*s, 10)[0].seq).ok());
   EXPECT_EQ(s->size(), 0u);
   EXPECT_EQ(s->LogBytes(), 0u);
   EXPECT_EQ(ReadFileOrDie(d + "/spool.log"), "");
@@ -105,7 +113,7 @@ TEST(SpoolTest, CompactsALargeMostlyAckedLog) {
   ASSERT_TRUE(s->Append({Event(1)}, 200).ok());
   const uint64_t before = s->LogBytes();
   ASSERT_GT(before, 1u << 20);
-  ASSERT_TRUE(s->Ack(s->Pending(80)[79].seq).ok());
+  ASSERT_TRUE(s->Ack(PendingOrDie(*s, 80)[79].seq).ok());
   EXPECT_EQ(PendingIds(*s), (std::vector<std::string>{"e1"}));
   EXPECT_LT(s->LogBytes(), 1000u);
   s.reset();
@@ -172,18 +180,184 @@ TEST(SpoolTest, ASecondOpenOfTheSameDirectoryIsRefused) {
       << second.status().message();
 }
 
-TEST(SpoolTest, AFullSpoolRefusesTheWholeAppend) {
+TEST(SpoolTest, AFullSpoolDropsTheOldestToTakeNewEvents) {
   TempDir dir;
   Spool::Options o;
   o.max_events = 2;
   auto s = Spool::Open(dir.File("spool"), o);
   ASSERT_TRUE(s.ok());
+  size_t dropped = 99;
+  ASSERT_TRUE((*s)->Append({Event(1)}, 100, &dropped).ok());
+  EXPECT_EQ(dropped, 0u);
+  ASSERT_TRUE((*s)->Append({Event(2), Event(3)}, 100, &dropped).ok());
+  EXPECT_EQ(dropped, 1u);
+  EXPECT_EQ(PendingIds(**s), (std::vector<std::string>{"e2", "e3"}));
+  // More events than the spool holds at all: refused, nothing dropped.
+  Status too_many = (*s)->Append({Event(4), Event(5), Event(6)}, 100, &dropped);
+  EXPECT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.message().find("do not fit the spool"), std::string::npos);
+  EXPECT_EQ((*s)->size(), 2u);
+  // The drop is durable: a restart does not bring e1 back.
+  s->reset();
+  auto again = OpenOrDie(dir.File("spool"));
+  EXPECT_EQ(PendingIds(*again), (std::vector<std::string>{"e2", "e3"}));
+}
+
+TEST(SpoolTest, TheByteLimitDropsTheOldestToo) {
+  TempDir dir;
+  Spool::Options o;
+  const std::string big = "{\"id\":\"big\",\"pad\":\"" + std::string(4000, 'x') + "\"}";
+  o.max_bytes = 3 * (big.size() + 100);
+  auto s = Spool::Open(dir.File("spool"), o);
+  ASSERT_TRUE(s.ok());
+  size_t dropped = 0, total = 0;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE((*s)->Append({big}, 100, &dropped).ok());
+    total += dropped;
+  }
+  EXPECT_EQ((*s)->size(), 3u);
+  EXPECT_EQ(total, 7u);
+  EXPECT_LE((*s)->bytes(), o.max_bytes);
+}
+
+TEST(SpoolTest, ADamagedRecordInTheMiddleIsSkippedAndTheRestKept) {
+  TempDir dir;
+  const std::string d = dir.File("spool");
+  {
+    auto s = OpenOrDie(d);
+    ASSERT_TRUE(s->Append({Event(1)}, 100).ok());
+    ASSERT_TRUE(s->Append({Event(2)}, 100).ok());
+    ASSERT_TRUE(s->Append({Event(3), Event(4)}, 100).ok());
+  }
+  const std::string log = d + "/spool.log";
+  for (int where : {0, 1}) {  // A flipped bit in the payload, then in the length field.
+    SCOPED_TRACE(where);
+    std::string bytes = ReadFileOrDie(log);
+    const size_t e2 = bytes.find("\"e2\"");
+    ASSERT_NE(e2, std::string::npos);
+    // The start of the record holding e2.
+    size_t record = 0;
+    for (size_t off = 0; off < e2;) {
+      const uint32_t len = static_cast<unsigned char>(bytes[off]) |
+                           static_cast<unsigned char>(bytes[off + 1]) << 8 |
+                           static_cast<unsigned char>(bytes[off + 2]) << 16 |
+                           static_cast<unsigned char>(bytes[off + 3]) << 24;
+      if (off + 8 + len > e2) {
+        record = off;
+        break;
+      }
+      off += 8 + len;
+    }
+    if (where == 0) {
+      bytes[e2 + 1] ^= 0x01;
+    } else {
+      bytes[record + 2] ^= 0x40;  // The length field now points far away.
+    }
+    WriteFileOrDie(log, bytes, 0600);
+    auto s = OpenOrDie(d);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(PendingIds(*s), (std::vector<std::string>{"e1", "e3", "e4"}));
+    EXPECT_EQ(s->corrupt_records(), 1u);
+    std::vector<std::string> warnings = s->TakeWarnings();
+    ASSERT_FALSE(warnings.empty());
+    EXPECT_NE(warnings[0].find("skipped"), std::string::npos) << warnings[0];
+    s.reset();
+    // Rewritten without the damage: the next start finds nothing to skip.
+    s = OpenOrDie(d);
+    EXPECT_EQ(PendingIds(*s), (std::vector<std::string>{"e1", "e3", "e4"}));
+    EXPECT_EQ(s->corrupt_records(), 0u);
+    EXPECT_TRUE(s->TakeWarnings().empty());
+    // Put e2 back for the next round.
+    s.reset();
+    TempDir fresh;
+    auto rebuilt = OpenOrDie(fresh.File("spool"));
+    ASSERT_TRUE(rebuilt->Append({Event(1)}, 100).ok());
+    ASSERT_TRUE(rebuilt->Append({Event(2)}, 100).ok());
+    ASSERT_TRUE(rebuilt->Append({Event(3), Event(4)}, 100).ok());
+    rebuilt.reset();
+    WriteFileOrDie(log, ReadFileOrDie(fresh.File("spool") + "/spool.log"), 0600);
+  }
+}
+
+TEST(SpoolTest, WriteErrorsAreStickyUntilTheSpoolIsReopened) {
+  TempDir dir;
+  FaultInjectionEnv env;
+  Spool::Options o;
+  o.env = &env;
+  const std::string d = dir.File("spool");
+  auto s = Spool::Open(d, o);
+  ASSERT_TRUE(s.ok()) << s.status().message();
   ASSERT_TRUE((*s)->Append({Event(1)}, 100).ok());
-  Status full = (*s)->Append({Event(2), Event(3)}, 100);
-  ASSERT_FALSE(full.ok());
-  EXPECT_NE(full.message().find("is full"), std::string::npos)
-      << full.message();
+  env.Set(FaultInjectionEnv::Fault::kSync, true);
+  Status failed = (*s)->Append({Event(2)}, 100);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("Input/output error"), std::string::npos);
+  env.Set(FaultInjectionEnv::Fault::kSync, false);
+  // The disk works again, but what it holds is unknown: still refused.
+  Status later = (*s)->Append({Event(3)}, 100);
+  EXPECT_EQ(later.message(), failed.message());
+  EXPECT_FALSE((*s)->Ack(1).ok());
+  EXPECT_FALSE((*s)->error().ok());
   EXPECT_EQ((*s)->size(), 1u);
+  s->reset();
+  auto reopened = Spool::Open(d, o);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  EXPECT_TRUE((*reopened)->error().ok());
+  ASSERT_TRUE((*reopened)->Append({Event(4)}, 100).ok());
+  // e2 was cut back off the log when its sync failed.
+  EXPECT_EQ(PendingIds(**reopened), (std::vector<std::string>{"e1", "e4"}));
+}
+
+TEST(SpoolTest, AFailedCutBackLeavesATornRecordThatReplayDrops) {
+  TempDir dir;
+  FaultInjectionEnv env;
+  Spool::Options o;
+  o.env = &env;
+  const std::string d = dir.File("spool");
+  auto s = Spool::Open(d, o);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->Append({Event(1)}, 100).ok());
+  env.Set(FaultInjectionEnv::Fault::kTornAppend, true);
+  env.Set(FaultInjectionEnv::Fault::kTruncate, true);
+  Status failed = (*s)->Append({Event(2)}, 100);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("cutting the log back failed"), std::string::npos)
+      << failed.message();
+  env.ClearAll();
+  EXPECT_FALSE((*s)->Append({Event(3)}, 100).ok());  // Sticky.
+  s->reset();
+  auto reopened = Spool::Open(d, o);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(PendingIds(**reopened), (std::vector<std::string>{"e1"}));
+  EXPECT_EQ((*reopened)->corrupt_records(), 0u);  // Torn, never acknowledged.
+}
+
+TEST(SpoolTest, CreatingTheSpoolSyncsItsDirectories) {
+  TempDir dir;
+  FaultInjectionEnv env;
+  Spool::Options o;
+  o.env = &env;
+  auto s = Spool::Open(dir.File("spool"), o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_GE(env.SyncDirCalls(dir.path()), 1);           // The new directory's entry.
+  EXPECT_GE(env.SyncDirCalls(dir.File("spool")), 1);    // spool.log's entry.
+  s->reset();
+  env.Set(FaultInjectionEnv::Fault::kSyncDir, true);
+  auto failed = Spool::Open(dir.File("spool"), o);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("cannot sync directory"), std::string::npos);
+}
+
+TEST(SpoolTest, AReadOnlyFilesystemIsAClearError) {
+  TempDir dir;
+  FaultInjectionEnv env;
+  env.Set(FaultInjectionEnv::Fault::kCreate, true);
+  Spool::Options o;
+  o.env = &env;
+  auto s = Spool::Open(dir.File("spool"), o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("Read-only file system"), std::string::npos)
+      << s.status().message();
 }
 
 TEST(SpoolTest, AnUncreatableDirectoryIsAClearError) {
@@ -191,8 +365,7 @@ TEST(SpoolTest, AnUncreatableDirectoryIsAClearError) {
   WriteFileOrDie(dir.File("file"), "x");
   auto s = Spool::Open(dir.File("file") + "/spool");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("cannot create spool directory"),
-            std::string::npos)
+  EXPECT_NE(s.status().message().find("cannot create the spool directory"), std::string::npos)
       << s.status().message();
 }
 

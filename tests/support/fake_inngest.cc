@@ -150,6 +150,14 @@ void FakeInngest::Handle(int fd) {
     return Answer(fd, 400, "Bad Request",
                   {{"error", "no events in the body"}, {"status", 400}});
   }
+  if (const size_t limit = max_event_bytes_.load(); limit > 0) {
+    for (const nlohmann::json& e : batch) {
+      if (e.dump().size() > limit) {
+        return Answer(fd, 413, "Payload Too Large",
+                      {{"error", "event too large"}, {"status", 413}});
+      }
+    }
+  }
   nlohmann::json ids = nlohmann::json::array();
   {
     std::lock_guard<std::mutex> lock(mu_);

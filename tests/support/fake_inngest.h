@@ -42,6 +42,10 @@ class FakeInngest {
   /// Makes every later request to the right key answer `status` (e.g. 500)
   /// without accepting its events; 200 restores normal service.
   void SetStatus(int status) { status_ = status; }
+  /// A request holding an event larger than `bytes` (as JSON) is answered
+  /// 413 and none of its events is taken, like Inngest's size limit
+  /// (0 = no limit, the default).
+  void SetMaxEventBytes(size_t bytes) { max_event_bytes_ = bytes; }
 
   /// Stops listening and joins. Idempotent.
   void Stop();
@@ -56,6 +60,7 @@ class FakeInngest {
   std::atomic<bool> stop_{false};
   std::atomic<int> unauthorized_{0};
   std::atomic<int> status_{200};
+  std::atomic<size_t> max_event_bytes_{0};
   mutable std::mutex mu_;
   std::vector<nlohmann::json> events_;  // GUARDED_BY(mu_)
   int next_id_ = 1;                     // GUARDED_BY(mu_)

@@ -1,6 +1,7 @@
 #include "tests/support/test_util.h"
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -305,6 +308,15 @@ std::string FindProgram(const std::string& program) {
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return "";
+}
+
+std::string BcryptHash(const std::string& password, int cost) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
+  auto data = std::make_unique<crypt_data>();
+  std::memset(data.get(), 0, sizeof(crypt_data));
+  const char* hash = crypt_r(password.c_str(), salt, data.get());
+  return hash != nullptr && hash[0] != '*' ? hash : "";
 }
 
 }  // namespace joelclaw::testing

@@ -97,6 +97,10 @@ CommandOutput RunCommand(const std::vector<std::string>& argv, int timeout_secon
 /// the exporter renders them) in a /metrics body, if present.
 std::optional<double> MetricSample(const std::string& metrics, const std::string& series);
 
+/// A real bcrypt hash ($2b$) of `password` at `cost` (5 is fast enough for
+/// tests), made with crypt(3); "" on failure.
+std::string BcryptHash(const std::string& password, int cost = 5);
+
 /// True when `program` is found in PATH or at a sbin path.
 std::string FindProgram(const std::string& program);
 
