@@ -193,6 +193,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  net::any_io_executor executor() { return Lowest().get_executor(); }
+
   // Ends the connection from another thread (eviction, Stop).
   void CloseSoon() {
     auto self = shared_from_this();
@@ -588,7 +590,10 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     ++open;
     tls_context = CurrentTlsLocked();
   }
-  std::make_shared<Session>(this, std::move(socket), std::move(tls_context))->Start();
+  auto session = std::make_shared<Session>(this, std::move(socket), std::move(tls_context));
+  // Started on its own strand: from the moment it is in the waiting list,
+  // an eviction may post a close there.
+  net::dispatch(session->executor(), [session] { session->Start(); });
   DoAccept();
 }
 

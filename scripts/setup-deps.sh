@@ -7,7 +7,9 @@ set -euo pipefail
 # two lists differ, so change both together.
 BUILD_PKGS=(
   build-essential cmake pkg-config
-  prometheus-cpp-dev libcivetweb-dev civetweb libssl-dev
+  # libcivetweb-dev and civetweb: only because prometheus-cpp's CMake config
+  # looks them up; the HTTP server is Boost.Beast (libboost-dev, header-only).
+  prometheus-cpp-dev libcivetweb-dev civetweb libssl-dev libboost-dev
   libyaml-cpp-dev libcurl4-openssl-dev libspdlog-dev nlohmann-json3-dev
   zlib1g-dev
 )

@@ -192,6 +192,26 @@ TEST(CliFlagsTest, MaxConcurrencyBounds) {
   }
 }
 
+TEST(CliFlagsTest, WebServerLimits) {
+  Parsed d = Parse({});
+  EXPECT_EQ(d.flags.max_connections, 2048);
+  EXPECT_EQ(d.flags.read_header_timeout, Duration(10000));
+  Parsed p = Parse({"--web.max-connections=1000", "--web.read-header-timeout", "2s"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.flags.max_connections, 1000);
+  EXPECT_EQ(p.flags.read_header_timeout, Duration(2000));
+  for (const char* v : {"0", "-1", "lots", "1000001"}) {
+    Parsed bad = Parse({std::string("--web.max-connections=") + v});
+    EXPECT_FALSE(bad.ok) << v;
+    EXPECT_EQ(bad.error, "--web.max-connections must be between 1 and 1000000");
+  }
+  for (const char* v : {"10", "0s", "soon"}) {
+    Parsed bad = Parse({std::string("--web.read-header-timeout=") + v});
+    EXPECT_FALSE(bad.ok) << v;
+    EXPECT_EQ(bad.error, "--web.read-header-timeout must be a duration such as 10s");
+  }
+}
+
 // ---- The real binary -------------------------------------------------------
 
 struct RunOutput {
@@ -283,6 +303,25 @@ TEST(CliBinaryTest, ConfigCheckAlsoChecksTheWebConfig) {
   RunOutput r = RunExporter({"--config.check", "--web.config.file=" + web});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err.rfind(web + ":", 0), 0u) << r.err;
+}
+
+TEST(CliBinaryTest, ConfigCheckWarnsAboutASpoolDirWithoutParent) {
+  TempDir dir;
+  testing::WriteFileOrDie(dir.File("token"), "t\n");
+  testing::WriteFileOrDie(dir.File("key"), "k\n");
+  const std::string path = dir.File("c.yaml");
+  testing::WriteFileOrDie(path,
+                          "hosts: {panda: {filesystems: [\"/\"]}}\n"
+                          "bridge:\n"
+                          "  token_file: token\n"
+                          "  inngest: {url: \"http://127.0.0.1:8288\", event_key_file: key}\n"
+                          "  spool_dir: missing/parent/spool\n");
+  RunOutput r = RunExporter({"--config.check", "--config.file=" + path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "warning: " + path + ":5: bridge: spool_dir's parent directory " +
+                       dir.File("missing/parent") + " does not exist; the exporter creates only " +
+                       dir.File("missing/parent/spool") +
+                       " itself, so /alertmanager will answer 503 until the parent is there\n");
 }
 
 TEST(CliBinaryTest, ServeSubcommandTakesTheSameFlags) {

@@ -29,7 +29,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 using testing::HttpReply;
-using testing::HttpRequest;
+
 using testing::TempDir;
 using testing::WaitFor;
 
@@ -114,7 +114,7 @@ TEST(HttpServerTest, IdleAndSlowConnectionsDoNotHoldUpScrapes) {
   }
   ASSERT_TRUE(WaitFor([&] { return server->GetStats().open_connections >= 350; }, seconds(5)));
   for (int i = 0; i < 10; ++i) {
-    HttpReply r = HttpRequest("GET", Url(*server, "/metrics"), "", {}, 2000);
+    HttpReply r = testing::HttpRequest("GET", Url(*server, "/metrics"), "", {}, 2000);
     ASSERT_EQ(r.status, 200) << r.error;
     EXPECT_EQ(r.body, "joelclaw_up 1\n");
   }
@@ -153,7 +153,7 @@ TEST(HttpServerTest, AtTheCapTheLongestWaitingConnectionMakesRoom) {
     // In order, so the first is the one that waited longest.
     ASSERT_TRUE(WaitFor([&] { return server->GetStats().open_connections == i + 1; }, seconds(2)));
   }
-  HttpReply r = HttpRequest("GET", Url(*server, "/metrics"), "", {}, 2000);
+  HttpReply r = testing::HttpRequest("GET", Url(*server, "/metrics"), "", {}, 2000);
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_TRUE(idle[0]->WaitClosed(seconds(2)));
   EXPECT_GE(server->GetStats().evicted, 1u);
@@ -207,7 +207,7 @@ TEST(HttpServerTest, AuthenticationAndPrechecksComeBeforeTheBody) {
   EXPECT_EQ(handled.load(), 0);
 
   // curl sends Expect: 100-continue for a large body and gets it answered.
-  HttpReply ok = HttpRequest("POST", Url(*server, "/upload"), std::string(300 << 10, 'y'),
+  HttpReply ok = testing::HttpRequest("POST", Url(*server, "/upload"), std::string(300 << 10, 'y'),
                              {"X-Token: ok", "Expect: 100-continue"}, 5000, "", "prometheus:pw");
   EXPECT_EQ(ok.status, 200) << ok.error;
   EXPECT_EQ(ok.body, std::to_string(300 << 10));
@@ -228,10 +228,10 @@ TEST(HttpServerTest, QuickRoutesAnswerWhileEveryWorkerIsBusy) {
   auto server = StartOrDie(o, {Metrics(), slow});
   std::vector<std::thread> blocked;
   for (int i = 0; i < 4; ++i) {
-    blocked.emplace_back([&] { HttpRequest("POST", Url(*server, "/-/reload"), "", {}, 10000); });
+    blocked.emplace_back([&] { testing::HttpRequest("POST", Url(*server, "/-/reload"), "", {}, 10000); });
   }
   std::this_thread::sleep_for(milliseconds(200));
-  HttpReply r = HttpRequest("GET", Url(*server, "/metrics"), "", {}, 2000);
+  HttpReply r = testing::HttpRequest("GET", Url(*server, "/metrics"), "", {}, 2000);
   EXPECT_EQ(r.status, 200) << r.error;
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -245,15 +245,15 @@ TEST(HttpServerTest, RoutingHeadAndExtraHeaders) {
   HttpServer::Options o;
   o.web.headers["X-Frame-Options"] = "deny";
   auto server = StartOrDie(o, {Metrics()});
-  HttpReply r = HttpRequest("GET", Url(*server, "/metrics"));
+  HttpReply r = testing::HttpRequest("GET", Url(*server, "/metrics"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["x-frame-options"], "deny");
   EXPECT_EQ(r.headers["x-content-type-options"], "nosniff");
-  EXPECT_EQ(HttpRequest("GET", Url(*server, "/nope")).status, 404);
-  HttpReply wrong = HttpRequest("POST", Url(*server, "/metrics"));
+  EXPECT_EQ(testing::HttpRequest("GET", Url(*server, "/nope")).status, 404);
+  HttpReply wrong = testing::HttpRequest("POST", Url(*server, "/metrics"));
   EXPECT_EQ(wrong.status, 405);
   EXPECT_EQ(wrong.headers["allow"], "GET");
-  HttpReply head = HttpRequest("HEAD", Url(*server, "/metrics"));
+  HttpReply head = testing::HttpRequest("HEAD", Url(*server, "/metrics"));
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.body, "");
   // Keep-alive: several requests on one connection.
