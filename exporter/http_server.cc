@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -243,6 +244,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
+    // Beast would refuse a large Content-Length while parsing the headers,
+    // before auth could answer 401: the route's limit is set after the
+    // headers are judged (AfterAuth). (Not boost::none: Beast 1.74 compares
+    // a Content-Length with an empty limit as "over".)
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     auto self = shared_from_this();
     WithStream([&](auto& stream) {
       http::async_read_header(stream, buffer_, *parser_,
@@ -561,8 +567,10 @@ std::shared_ptr<ssl::context> HttpServer::Impl::CurrentTlsLocked() {
 void HttpServer::Impl::DoAccept() {
   if (stopping) return;
   {
+    // At the cap with nobody to make room: wait for a close. (With someone
+    // waiting for headers, the next arrival takes that one's place.)
     std::lock_guard<std::mutex> lock(mu);
-    if (open >= options.max_connections && !EvictOldestLocked()) {
+    if (open >= options.max_connections && waiting.empty()) {
       accept_paused = true;  // Closed() resumes.
       return;
     }
@@ -588,6 +596,7 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   {
     std::lock_guard<std::mutex> lock(mu);
     ++open;
+    if (open > options.max_connections) EvictOldestLocked();
     tls_context = CurrentTlsLocked();
   }
   auto session = std::make_shared<Session>(this, std::move(socket), std::move(tls_context));

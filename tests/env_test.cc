@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -27,6 +28,7 @@ std::vector<pid_t> ProcessesWith(const std::string& marker) {
     if (pid <= 0) continue;
     std::ifstream cmd(std::string("/proc/") + e->d_name + "/cmdline");
     std::string line((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    std::replace(line.begin(), line.end(), '\0', ' ');  // Arguments are NUL-separated.
     std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
     std::string stat_line;
     std::getline(stat, stat_line);
@@ -75,7 +77,7 @@ TEST(EnvDeathTest, TheSubreaperKillsAndReapsWhatEscapedTheProcessGroup) {
         if (!EnableChildSubreaper().ok()) _exit(3);
         for (int i = 0; i < 3; ++i) {
           auto r = Env::Default()->Run(
-              {"sh", "-c", "setsid sleep " + marker + " </dev/null >/dev/null 2>&1 & echo started"},
+              {"sh", "-c", "setsid sleep " + marker + " </dev/null >/dev/null 2>&1 & sleep 0.3; echo started"},
               std::chrono::seconds(5));
           if (!r.ok() || r->out != "started\n") _exit(4);
         }
@@ -97,7 +99,7 @@ TEST(EnvTest, WithoutTheSubreaperASetsidGrandchildEscapes) {
   std::mt19937_64 rng(std::random_device{}());
   const std::string marker = "31" + std::to_string(rng() % 1000000) + ".5";
   auto r = Env::Default()->Run(
-      {"sh", "-c", "setsid sleep " + marker + " </dev/null >/dev/null 2>&1 & echo started"},
+      {"sh", "-c", "setsid sleep " + marker + " </dev/null >/dev/null 2>&1 & sleep 0.3; echo started"},
       std::chrono::seconds(5));
   ASSERT_TRUE(r.ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

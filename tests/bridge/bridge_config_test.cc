@@ -11,12 +11,12 @@ using testing::TempDir;
 using testing::TestData;
 using testing::WriteFileOrDie;
 
-// A bridge with only the required keys; its event key is the file `key`
-// beside the config.
+// A bridge with only the required keys; its token and event key are the
+// files `token` and `key` beside the config.
 constexpr char kMinimalBridgeConfig[] =
     "hosts: {panda: {filesystems: [\"/\"]}}\n"
-    "bridge: {inngest: {url: \"http://127.0.0.1:8288\", event_key_file: key}, "
-    "spool_dir: spool}\n";
+    "bridge: {token_file: token, inngest: {url: \"http://127.0.0.1:8288\", "
+    "event_key_file: key}, spool_dir: spool}\n";
 
 TEST(BridgeConfigTest, ReadsEveryKeyAndTheSecrets) {
   auto cfg = LoadConfigFile(TestData("config/valid-bridge.yaml"));
@@ -34,16 +34,22 @@ TEST(BridgeConfigTest, ReadsEveryKeyAndTheSecrets) {
   EXPECT_EQ(b.retry_max, Duration(600000));
 }
 
-TEST(BridgeConfigTest, DefaultsAndNoTokenWhenOmitted) {
+TEST(BridgeConfigTest, DefaultsAndATokenIsRequired) {
   TempDir dir;
   WriteFileOrDie(dir.File("key"), "k\n");
+  WriteFileOrDie(dir.File("token"), "t\n");
   const std::string path = dir.File("c.yaml");
   WriteFileOrDie(path, kMinimalBridgeConfig);
   auto cfg = LoadConfigFile(path);
   ASSERT_TRUE(cfg.ok()) << cfg.status().message();
   const BridgeConfig& b = *(*cfg)->bridge;
-  EXPECT_EQ(b.token, "");
+  EXPECT_EQ(b.token, "t");
   EXPECT_EQ(b.timeout, Duration(5000));
+  EXPECT_EQ(b.max_notification_bytes, 1 << 20);
+  EXPECT_EQ(b.max_event_bytes, 256 << 10);
+  EXPECT_EQ(b.spool_max_events, 100000);
+  EXPECT_EQ(b.spool_max_bytes, 64 << 20);
+  EXPECT_TRUE(b.warnings.empty());
   EXPECT_EQ(b.retry_initial, Duration(1000));
   EXPECT_EQ(b.retry_max, Duration(300000));
   EXPECT_EQ(b.spool_dir, dir.File("spool"));
@@ -53,6 +59,7 @@ TEST(BridgeConfigTest, DefaultsAndNoTokenWhenOmitted) {
 
 TEST(BridgeConfigTest, AnEmptyOrMultiLineSecretIsAnError) {
   TempDir dir;
+  WriteFileOrDie(dir.File("token"), "t\n");
   const std::string path = dir.File("c.yaml");
   WriteFileOrDie(path, kMinimalBridgeConfig);
   WriteFileOrDie(dir.File("key"), " \n\n");

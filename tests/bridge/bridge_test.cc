@@ -221,7 +221,7 @@ TEST(BridgeTest, AnOversizedEventIsTrimmedOrAnswered413NeverSpooled) {
   HttpResponse r = bridge->HandleNotification(Post(BigAlert(300 << 10)));
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_TRUE(WaitFor([&] { return inngest.Events().size() == 1; }, seconds(10)));
-  const nlohmann::json& event = inngest.Events()[0];
+  const nlohmann::json event = inngest.Events()[0];
   EXPECT_LE(event.dump().size(), 256u << 10);
   EXPECT_EQ(event["data"]["trimmed"]["what"], "annotations shortened");
   EXPECT_LT(event["data"]["annotations"]["description"].get<std::string>().size(), 2000u);
