@@ -177,26 +177,24 @@ bool ParseServeFlags(const std::vector<std::string>& args, ServeFlags* flags,
       *f.dest = value;
       handled = true;
     }
-    if (name == "--checks.max-concurrency") {
+    struct IntFlag {
+      const char* name;
+      long min, max;
+      int* dest;
+    };
+    for (const IntFlag& f : {IntFlag{"--checks.max-concurrency", 1, 4096, &flags->max_workers},
+                             IntFlag{"--web.max-connections", 1, 1000000,
+                                     &flags->max_connections}}) {
+      if (name != f.name) continue;
       if (!take_value()) return false;
       char* end = nullptr;
       long n = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || n < 1 || n > 4096) {
-        *error = "--checks.max-concurrency must be between 1 and 4096";
+      if (value.empty() || *end != '\0' || n < f.min || n > f.max) {
+        *error = std::string(f.name) + " must be between " + std::to_string(f.min) + " and " +
+                 std::to_string(f.max);
         return false;
       }
-      flags->max_workers = static_cast<int>(n);
-      handled = true;
-    }
-    if (name == "--web.max-connections") {
-      if (!take_value()) return false;
-      char* end = nullptr;
-      long n = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || n < 1 || n > 1000000) {
-        *error = "--web.max-connections must be between 1 and 1000000";
-        return false;
-      }
-      flags->max_connections = static_cast<int>(n);
+      *f.dest = static_cast<int>(n);
       handled = true;
     }
     if (name == "--web.read-header-timeout") {

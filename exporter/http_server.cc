@@ -342,7 +342,8 @@ class Session : public std::enable_shared_from_this<Session> {
       try {
         early = route_->precheck(request_);
       } catch (const std::exception& e) {
-        spdlog::error("http: the precheck of {} threw: {}", request_.path, e.what());
+        spdlog::error("http: the precheck of {} threw: {}", EscapeLogField(request_.path),
+                      EscapeLogField(e.what()));
         early = HttpResponse::Text(500, "internal error\n");
       }
       if (early) return Respond(std::move(*early), !has_body_);
@@ -399,7 +400,8 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       return route_->handler(request_);
     } catch (const std::exception& e) {
-      spdlog::error("http: the handler of {} threw: {}", request_.path, e.what());
+      spdlog::error("http: the handler of {} threw: {}", EscapeLogField(request_.path),
+                    EscapeLogField(e.what()));
       return HttpResponse::Text(500, "internal error\n");
     }
   }

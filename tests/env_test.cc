@@ -93,33 +93,32 @@ TEST(EnvDeathTest, TheSubreaperKillsAndReapsWhatEscapedTheProcessGroup) {
   for (pid_t pid : ProcessesWith("sleep " + marker)) kill(pid, SIGKILL);
 }
 
+// Runs a command that starts `sleep MARKER` in the background (in a new
+// session when `setsid`) and exits; returns the pids of such sleeps left
+// 300 ms later, killing them.
+std::vector<pid_t> LeftAfterRun(const std::string& marker, bool setsid) {
+  auto r = Env::Default()->Run(
+      {"sh", "-c",
+       std::string(setsid ? "setsid " : "") + "sleep " + marker +
+           " </dev/null >/dev/null 2>&1 & sleep 0.3; echo started"},
+      std::chrono::seconds(5));
+  EXPECT_TRUE(r.ok() && r->out == "started\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<pid_t> left = ProcessesWith("sleep " + marker);
+  for (pid_t pid : left) kill(pid, SIGKILL);
+  return left;
+}
+
 // Without the subreaper the leftover outlives the command: what the test
 // above proves is the subreaper's work, not Run()'s group kill.
 TEST(EnvTest, WithoutTheSubreaperASetsidGrandchildEscapes) {
   std::mt19937_64 rng(std::random_device{}());
-  const std::string marker = "31" + std::to_string(rng() % 1000000) + ".5";
-  auto r = Env::Default()->Run(
-      {"sh", "-c", "setsid sleep " + marker + " </dev/null >/dev/null 2>&1 & sleep 0.3; echo started"},
-      std::chrono::seconds(5));
-  ASSERT_TRUE(r.ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::vector<pid_t> left = ProcessesWith("sleep " + marker);
-  EXPECT_EQ(left.size(), 1u);
-  for (pid_t pid : left) kill(pid, SIGKILL);
+  EXPECT_EQ(LeftAfterRun("31" + std::to_string(rng() % 1000000) + ".5", true).size(), 1u);
 }
 
 TEST(EnvTest, ABackgroundJobInTheGroupEndsWithItsCommand) {
   std::mt19937_64 rng(std::random_device{}());
-  const std::string marker = "32" + std::to_string(rng() % 1000000) + ".5";
-  auto r = Env::Default()->Run(
-      {"sh", "-c", "sleep " + marker + " </dev/null >/dev/null 2>&1 & echo started"},
-      std::chrono::seconds(5));
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->out, "started\n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::vector<pid_t> left = ProcessesWith("sleep " + marker);
-  EXPECT_TRUE(left.empty());
-  for (pid_t pid : left) kill(pid, SIGKILL);
+  EXPECT_TRUE(LeftAfterRun("32" + std::to_string(rng() % 1000000) + ".5", false).empty());
 }
 
 }  // namespace env_test

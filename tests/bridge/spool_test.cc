@@ -280,15 +280,30 @@ TEST(SpoolTest, ADamagedRecordInTheMiddleIsSkippedAndTheRestKept) {
   }
 }
 
-TEST(SpoolTest, WriteErrorsAreStickyUntilTheSpoolIsReopened) {
+// A spool on a disk whose faults the test switches on, holding e1.
+struct FaultySpool {
+  FaultySpool() {
+    options.env = &env;
+    auto opened = Spool::Open(dir.File("spool"), options);
+    EXPECT_TRUE(opened.ok()) << opened.status().message();
+    if (opened.ok()) spool = std::move(opened).value();
+    EXPECT_TRUE(spool && spool->Append({Event(1)}, 100).ok());
+  }
+  Result<std::unique_ptr<Spool>> Reopen() {
+    spool.reset();
+    return Spool::Open(dir.File("spool"), options);
+  }
   TempDir dir;
   FaultInjectionEnv env;
-  Spool::Options o;
-  o.env = &env;
-  const std::string d = dir.File("spool");
-  auto s = Spool::Open(d, o);
-  ASSERT_TRUE(s.ok()) << s.status().message();
-  ASSERT_TRUE((*s)->Append({Event(1)}, 100).ok());
+  Spool::Options options;
+  std::unique_ptr<Spool> spool;
+};
+
+TEST(SpoolTest, WriteErrorsAreStickyUntilTheSpoolIsReopened) {
+  FaultySpool f;
+  FaultInjectionEnv& env = f.env;
+  std::unique_ptr<Spool>* s = &f.spool;
+  ASSERT_TRUE(*s);
   env.Set(FaultInjectionEnv::Fault::kSync, true);
   Status failed = (*s)->Append({Event(2)}, 100);
   ASSERT_FALSE(failed.ok());
@@ -300,8 +315,7 @@ TEST(SpoolTest, WriteErrorsAreStickyUntilTheSpoolIsReopened) {
   EXPECT_FALSE((*s)->Ack(1).ok());
   EXPECT_FALSE((*s)->error().ok());
   EXPECT_EQ((*s)->size(), 1u);
-  s->reset();
-  auto reopened = Spool::Open(d, o);
+  auto reopened = f.Reopen();
   ASSERT_TRUE(reopened.ok()) << reopened.status().message();
   EXPECT_TRUE((*reopened)->error().ok());
   ASSERT_TRUE((*reopened)->Append({Event(4)}, 100).ok());
@@ -310,14 +324,10 @@ TEST(SpoolTest, WriteErrorsAreStickyUntilTheSpoolIsReopened) {
 }
 
 TEST(SpoolTest, AFailedCutBackLeavesATornRecordThatReplayDrops) {
-  TempDir dir;
-  FaultInjectionEnv env;
-  Spool::Options o;
-  o.env = &env;
-  const std::string d = dir.File("spool");
-  auto s = Spool::Open(d, o);
-  ASSERT_TRUE(s.ok());
-  ASSERT_TRUE((*s)->Append({Event(1)}, 100).ok());
+  FaultySpool f;
+  FaultInjectionEnv& env = f.env;
+  std::unique_ptr<Spool>* s = &f.spool;
+  ASSERT_TRUE(*s);
   env.Set(FaultInjectionEnv::Fault::kTornAppend, true);
   env.Set(FaultInjectionEnv::Fault::kTruncate, true);
   Status failed = (*s)->Append({Event(2)}, 100);
@@ -326,8 +336,7 @@ TEST(SpoolTest, AFailedCutBackLeavesATornRecordThatReplayDrops) {
       << failed.message();
   env.ClearAll();
   EXPECT_FALSE((*s)->Append({Event(3)}, 100).ok());  // Sticky.
-  s->reset();
-  auto reopened = Spool::Open(d, o);
+  auto reopened = f.Reopen();
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ(PendingIds(**reopened), (std::vector<std::string>{"e1"}));
   EXPECT_EQ((*reopened)->corrupt_records(), 0u);  // Torn, never acknowledged.
