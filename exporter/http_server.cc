@@ -747,15 +747,20 @@ void HttpServer::Stop() {
   impl->io_threads.clear();
   // Handlers in progress finish (a spool write, a reload); queued ones and
   // queued password checks are dropped.
-  impl->bcrypt->stop();
-  impl->bcrypt->join();
-  impl->workers->stop();
-  impl->workers->join();
-  impl->bcrypt.reset();
-  impl->workers.reset();
-  beast::error_code ignored;
-  impl->acceptor->close(ignored);
-  impl->acceptor.reset();
+  // (Start() may have failed half-way: a pool or the acceptor may be
+  // missing.)
+  for (auto* pool : {&impl->bcrypt, &impl->workers}) {
+    if (*pool) {
+      (*pool)->stop();
+      (*pool)->join();
+      pool->reset();
+    }
+  }
+  if (impl->acceptor) {
+    beast::error_code ignored;
+    impl->acceptor->close(ignored);
+    impl->acceptor.reset();
+  }
   // Destroys the sessions still queued in the loop, closing their sockets.
   impl->ioc.reset();
 }

@@ -61,6 +61,7 @@ TEST(DashboardsEndToEndTest, EveryPanelQueryReturnsDataFromARealPrometheus) {
   FakeInngest inngest("dash-key");
   ASSERT_TRUE(inngest.ok());
   WriteFileOrDie(dir.File("inngest-key"), "dash-key\n", 0600);
+  WriteFileOrDie(dir.File("bridge-token"), "dash-token\n", 0600);
   std::filesystem::create_directories(dir.File("launchctl-state"));
   // A periodic job, idle after a clean run (its kind set in the config).
   WriteFileOrDie(dir.File("launchctl-state/list-extra"), "-\t0\tcom.joel.vault-log-sync\n");
@@ -91,6 +92,7 @@ TEST(DashboardsEndToEndTest, EveryPanelQueryReturnsDataFromARealPrometheus) {
           "gpu: {enabled: true, host: gpubox, expected_gpus: 2, nvml_library: " +
           JOELCLAW_FAKE_NVML + "}\n"
           "bridge:\n"
+          "  token_file: " + dir.File("bridge-token") + "\n"
           "  inngest: {url: \"" + inngest.BaseUrl() + "\", event_key_file: " +
           dir.File("inngest-key") + "}\n"
           "  spool_dir: " + dir.File("spool") + "\n"
