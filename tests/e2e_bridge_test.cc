@@ -30,6 +30,18 @@ using std::chrono::seconds;
 constexpr char kToken[] = "am-bridge-token";
 constexpr char kKey[] = "inngest-event-key-e2e";
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 double Value(const std::string& metrics, const std::string& series) {
   return MetricSample(metrics, series).value_or(-1);
 }
@@ -432,6 +444,11 @@ TEST(BridgeEndToEndTest, ALargeSpoolIsReplayedWithoutLoadingIt) {
   Exporter full(dir, WriteBridgeConfig(dir, inngest_port));
   ASSERT_TRUE(full.WaitUp()) << full.Log();
   ASSERT_TRUE(full.WaitMetric("joelclaw_bridge_spool_events", 6000)) << full.Metrics();
+  if (kSanitized) {
+    // ASan keeps freed memory in quarantine (256 MiB by default): peak RSS
+    // says nothing about what the replay holds there.
+    GTEST_SKIP() << "memory comparison skipped in a sanitizer build";
+  }
   const long with = full.StatusKiB("VmHWM");
   const long without = empty.StatusKiB("VmHWM");
   EXPECT_LT(with - without, 12 << 10) << with << " KiB vs " << without << " KiB";
