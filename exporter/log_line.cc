@@ -3,39 +3,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "exporter/text_parse.h"
+
 namespace joelclaw {
 namespace {
 
 constexpr char kLogHex[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are
-// not one (overlong forms, surrogates and code points past U+10FFFF
-// included), as Go's utf8.DecodeRuneInString judges them.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b = byte(i);
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b >= 0xC2 && b <= 0xDF) {
-    n = 2;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    n = 3;
-    if (b == 0xE0) lo = 0xA0;
-    if (b == 0xED) hi = 0x9F;
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    n = 4;
-    if (b == 0xF0) lo = 0x90;
-    if (b == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return n;
-}
 
 // The body of a double-quoted string with JSON's escapes, which logfmt
 // borrows; invalid UTF-8 becomes U+FFFD so the line stays valid text.

@@ -73,10 +73,6 @@ std::vector<std::string_view> NonEmptyLines(std::string_view s) {
   return lines;
 }
 
-namespace {
-
-// The length of the UTF-8 sequence starting at s[i], 0 when it is not a
-// well-formed one.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = b(i);
@@ -103,8 +99,6 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   }
   return n;
 }
-
-}  // namespace
 
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {

@@ -31,6 +31,12 @@ std::string Excerpt(std::string_view s, size_t max_bytes = 40);
 /// Excerpt() between single quotes: 'like this...'.
 std::string QuotedExcerpt(std::string_view s, size_t max_bytes = 40);
 
+/// The length of the well-formed UTF-8 sequence starting at s[i] (1 for
+/// ASCII), or 0 when the bytes there are not one: overlong forms,
+/// surrogates and code points past U+10FFFF are not, as Go's
+/// utf8.DecodeRuneInString judges them. REQUIRES: i < s.size(). Pure.
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
 /// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or
 /// code points past U+10FFFF): what Prometheus requires of label values.
 /// Pure.
