@@ -15,7 +15,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake pkg-config \
-      prometheus-cpp-dev libcivetweb-dev civetweb libssl-dev \
+      prometheus-cpp-dev libcivetweb-dev civetweb libssl-dev libboost-dev \
       libyaml-cpp-dev libcurl4-openssl-dev libspdlog-dev nlohmann-json3-dev \
       zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -29,20 +29,14 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DJOELCLAW_BUILD_TESTS=OFF \
  && build/joelclaw_exporter version
 
 FROM debian:bookworm-slim
-# civetweb opens "libssl.so" and "libcrypto.so" by those names when the
-# exporter serves TLS (--web.config.file), and only libssl-dev ships them: two
-# links to libssl3's libraries instead. A named user, because ssh (the NAS
-# collector) refuses to run for a uid without a passwd entry and looks for
-# ~/.ssh in its home.
+# A named user, because ssh (the NAS collector) refuses to run for a uid
+# without a passwd entry and looks for ~/.ssh in its home.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libprometheus-cpp-core1.0 libcivetweb1 libyaml-cpp0.7 libcurl4 libssl3 \
+      libprometheus-cpp-core1.0 libyaml-cpp0.7 libcurl4 libssl3 \
       libspdlog1.10 libfmt9 libcrypt1 zlib1g \
       ca-certificates openssh-client \
  && rm -rf /var/lib/apt/lists/* \
- && libdir="$(dirname "$(dpkg -L libssl3 | grep '/libssl\.so\.3$')")" \
- && ln -s libssl.so.3 "$libdir/libssl.so" \
- && ln -s libcrypto.so.3 "$libdir/libcrypto.so" \
  && groupadd --gid 65532 nonroot \
  && useradd --uid 65532 --gid 65532 --home-dir /home/nonroot --create-home \
       --shell /usr/sbin/nologin nonroot

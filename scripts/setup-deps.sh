@@ -8,7 +8,7 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake pkg-config
   # libcivetweb-dev and civetweb: only because prometheus-cpp's CMake config
-  # looks them up; the HTTP server is Boost.Beast (libboost-dev, header-only).
+  # looks them up. The HTTP server is Boost.Beast: libboost-dev, header-only.
   prometheus-cpp-dev libcivetweb-dev civetweb libssl-dev libboost-dev
   libyaml-cpp-dev libcurl4-openssl-dev libspdlog-dev nlohmann-json3-dev
   zlib1g-dev
